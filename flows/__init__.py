@@ -1,0 +1,1 @@
+"""Prefect flows: wiring, schedules and summaries. The work is in tasks/."""

@@ -1,0 +1,1 @@
+"""newswatch: news feeds into DuckDB, topics watched, alerts sent."""

@@ -1,0 +1,256 @@
+"""The `newswatch` command: run, serve, sql, status, check."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from newswatch.config import ConfigError, load_config
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+
+# Prefect reads its settings when first imported: quiet, offline-friendly defaults, unless the
+# user set them. The temporary server needs more than the default 20 s on a fresh PREFECT_HOME
+# on two cores.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+HELP = """newswatch: ingest news feeds into DuckDB, watch topics, and alert.
+
+commands:
+  run      one ingest run now over the due feeds (--all-feeds: every feed)
+  serve    run the ingest deployment on its schedule (every 15 min) in this process
+  sql      run a read-only SQL query on the warehouse and print the result
+  status   feeds with their last outcome and next due time; warehouse counts
+  check    validate the config, feeds and topics files and say what they hold
+
+The config file is ./newswatch.toml unless --config or NEWSWATCH_CONFIG names another."""
+
+
+def _cell(v: Any, width: int) -> str:
+    if v is None:
+        s = "NULL"
+    elif isinstance(v, datetime):
+        s = v.strftime("%Y-%m-%d %H:%M:%S")
+    elif isinstance(v, date):
+        s = v.isoformat()
+    elif isinstance(v, float):
+        s = f"{v:g}"
+    else:
+        s = " ".join(str(v).split())
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], width: int = 60) -> str:
+    """A plain aligned table: stable for scripts and tests, readable in any terminal."""
+    cells = [[_cell(v, width) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+              for r in cells]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines)
+
+
+def _json_default(v: Any) -> str:
+    return v.isoformat() if isinstance(v, date | datetime) else str(v)
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from warehouse import db
+
+    cfg = load_config(args.config)
+    path = cfg.warehouse_path
+    if not path.exists():
+        print(f"error: no warehouse at {path} yet. Run `newswatch run` first.", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        columns, rows = db.read_query(path, args.query, wait_s=args.wait)
+    except db.WarehouseBusy as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BUSY
+    except db.duckdb.Error as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.format == "json":
+        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows],
+                         default=_json_default, ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(columns)
+        w.writerows(rows)
+    elif columns:
+        print(format_table(columns, rows, args.max_width))
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from warehouse import db
+
+    cfg = load_config(args.config)
+    path = cfg.warehouse_path
+    if not path.exists():
+        print(f"no warehouse at {path} yet: run `newswatch run`.")
+        return EXIT_OK
+    try:
+        feeds, counts = db.status(path, wait_s=args.wait)
+    except db.WarehouseBusy as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BUSY
+    print(f"warehouse: {path}")
+    last = counts.pop("last_run")
+    print(f"last successful run: {_cell(last, 40) if last else 'never'}")
+    print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+    print()
+    cols = ["feed", "last status", "reason", "last fetched", "next due", "errors", "articles"]
+    rows = [[f["name"], f["last_status"] or "never polled", f["last_reason"],
+             f["last_fetched_at"], f["next_due_at"], f["error_count"], f["articles"]]
+            for f in feeds]
+    print(format_table(cols, rows, 40))
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    print(f"{cfg.path}: ok")
+    print(f"  warehouse: {cfg.warehouse_path}")
+    print(f"  feeds: {len(cfg.feeds)} ({sum(f.enabled for f in cfg.feeds)} enabled)")
+    print(f"  topics: {', '.join(t.name for t in cfg.topics) or 'none'}")
+    return EXIT_OK
+
+
+def _progress_handler(console: Any) -> logging.Handler:
+    class Progress(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            console.print(f"  [dim]·[/] {record.getMessage()}", highlight=False)
+
+    return Progress()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rich.console import Console
+    from rich.table import Table
+
+    cfg = load_config(args.config)  # fail fast on a bad config, before Prefect starts
+    console = Console()
+    console.print(f"newswatch: ingest run, {len(cfg.feeds)} feed(s), "
+                  f"{len(cfg.topics)} topic(s) → {cfg.warehouse_path}", highlight=False)
+    started = time.perf_counter()
+    from flows.ingest import ingest
+    from warehouse import db
+
+    log = logging.getLogger("newswatch.progress")
+    log.setLevel(logging.INFO)
+    log.addHandler(_progress_handler(console))
+    log.propagate = False
+    try:
+        with console.status("starting Prefect and running the flow…"):
+            s = asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds))
+    except (db.RunInProgress, db.WarehouseBusy) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BUSY
+    t = Table(title=f"run {s.run_id}", title_justify="left")
+    t.add_column("stage")
+    t.add_column("result")
+    t.add_column("seconds", justify="right")
+    sec = s.stage_seconds
+    rows = [
+        ("feeds", f"{s.feeds_polled} polled, {s.feeds_failed} failed",
+         sec.get("due-feeds", 0) + sec.get("fetch-feeds", 0) + sec.get("parse-feeds", 0)),
+        ("entries", f"{s.entries_new} new", sec.get("keep-new-entries", 0)),
+        ("pages", f"{s.pages_fetched} fetched, {s.pages_failed} failed", sec.get("fetch-pages", 0)),
+        ("extract", f"{s.extracted} extracted, {s.fallbacks} from summary, "
+                    f"{s.no_article} without article", sec.get("extract", 0)),
+        ("load", f"{s.articles_new} new articles, {s.duplicates} exact duplicates",
+         sec.get("dedup", 0) + sec.get("load", 0)),
+        ("topics", f"{s.matches_new} matches", sec.get("match-topics", 0)),
+        ("alerts", f"{s.alerts_new} new, {s.deliveries_sent} deliveries sent, "
+                   f"{s.deliveries_failed} failed",
+         sec.get("record-alerts", 0) + sec.get("deliver-alerts", 0)),
+    ]
+    for name, result, seconds in rows:
+        t.add_row(name, result, f"{seconds:.2f}")
+    console.print(t)
+    console.print(f"done in {time.perf_counter() - started:.1f} s (stages "
+                  f"{sum(sec.values()):.2f} s; the rest is Prefect starting up). "
+                  f"Query it: newswatch sql \"SELECT title, outlet FROM articles\"",
+                  highlight=False)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.serve import serve_all
+
+    cfg = load_config(args.config)
+    serve_all(str(cfg.path))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="newswatch", description=HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default=os.environ.get("NEWSWATCH_CONFIG", "newswatch.toml"),
+                   help="config file (default: ./newswatch.toml, or $NEWSWATCH_CONFIG)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    r = sub.add_parser("run", help="one ingest run now",
+                       description="Poll the due feeds, extract, deduplicate, load, match "
+                                   "topics and deliver alerts; print a summary.")
+    r.add_argument("--all-feeds", action="store_true",
+                   help="poll every enabled feed, due or not")
+    r.set_defaults(func=cmd_run)
+    s = sub.add_parser("serve", help="run the ingest schedule in this process",
+                       description="Serve the ingest deployment (every 15 minutes, one run at "
+                                   "a time) through Prefect until interrupted.")
+    s.set_defaults(func=cmd_serve)
+    q = sub.add_parser("sql", help="read-only SQL on the warehouse",
+                       description="Run a read-only SQL query on the warehouse. Retries while "
+                                   "an ingest run holds the file.")
+    q.add_argument("query", help='e.g. "SELECT title, outlet FROM articles"')
+    q.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    q.add_argument("--max-width", type=int, default=60, help="truncate table cells (default 60)")
+    q.add_argument("--wait", type=float, default=10.0,
+                   help="seconds to wait for a running ingest to let go of the file")
+    q.set_defaults(func=cmd_sql)
+    st = sub.add_parser("status", help="feeds, last outcomes, counts",
+                        description="Show each feed's last outcome and next due time, and "
+                                    "warehouse counts.")
+    st.add_argument("--wait", type=float, default=10.0)
+    st.set_defaults(func=cmd_status)
+    c = sub.add_parser("check", help="validate the config files",
+                       description="Load and validate the config, feeds and topics files.")
+    c.set_defaults(func=cmd_check)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for k, v in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(k, v)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

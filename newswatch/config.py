@@ -1,0 +1,342 @@
+"""Configuration: `newswatch.toml` plus the feeds and topics files it names.
+
+Every section is a frozen dataclass whose defaults are the documented defaults; each tuning
+number carries its reason beside it. Loading is strict: an unknown key, a wrong type or a value
+out of range stops with a `ConfigError` that names the file, the line, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_CONFIG = "newswatch.toml"
+
+
+class ConfigError(Exception):
+    """A mistake in a config file, with the message a user needs to fix it."""
+
+
+def _n(default: Any, why: str, minimum: float | None = None, maximum: float | None = None) -> Any:
+    return field(default=default, metadata={"why": why, "min": minimum, "max": maximum})
+
+
+@dataclass(frozen=True)
+class WarehouseConfig:
+    path: str = _n("data/newswatch.duckdb", "the DuckDB file; relative to this config file")
+    lock_wait_s: float = _n(
+        30.0, "a reader (duckdb -readonly, newswatch sql) may hold the file briefly", 0, 3600
+    )
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    feeds: str = _n("seeds/feeds.toml", "the feeds file; relative to this config file")
+    topics: str = _n("seeds/topics.toml", "the topics file; relative to this config file")
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    user_agent: str = _n(
+        "newswatch/0.1 (+https://github.com/newswatch/newswatch)",
+        "sites block anonymous clients; say who we are and where to complain",
+    )
+    connect_timeout_s: float = _n(10.0, "a host that takes longer to accept is down", 0.1, 300)
+    read_timeout_s: float = _n(20.0, "longest silence between two chunks of a body", 0.1, 600)
+    total_timeout_s: float = _n(60.0, "a slow-drip body cannot hold a run hostage", 0.1, 3600)
+    max_feed_bytes: int = _n(10_000_000, "the largest real feeds are ~5 MB", 1024)
+    max_page_bytes: int = _n(5_000_000, "news pages are ~80 KB median, 2 MB at worst", 1024)
+    max_redirects: int = _n(5, "real chains are 1-3 hops; more is a loop or a trap", 0, 30)
+    per_host_concurrency: int = _n(2, "politeness: two open requests per host at most", 1, 64)
+    total_concurrency: int = _n(32, "two cores parse what 32 sockets deliver", 1, 1024)
+    poll_interval_min: int = _n(15, "the schedule's period; a feed is due once per run", 1)
+    max_page_attempts: int = _n(5, "a page that failed 5 runs in a row is given up", 1, 100)
+    allow_private_networks: bool = _n(
+        False, "off: a feed must not turn us against the local network; on for tests/intranets"
+    )
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    min_article_chars: int = _n(
+        250, "trafilatura returns boilerplate from pages with no article; below this it is none", 1
+    )
+    min_summary_chars: int = _n(40, "a shorter feed summary is a teaser, not a fallback text", 1)
+    pool_threshold: int = _n(
+        24, "starting worker processes costs ~1 s; smaller batches extract in-process", 1
+    )
+    workers: int = _n(0, "extraction processes; 0 means one per core", 0, 256)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    log: str = _n("data/alerts.jsonl", "JSON-lines alert log; relative to this config file")
+    terminal: bool = _n(True, "print each alert when it is delivered")
+    max_attempts: int = _n(
+        10, "a channel down for 10 runs (2.5 h at 15 min) needs a person, not more retries", 1
+    )
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    url: str
+    name: str = ""
+    outlet: str = ""
+    local: bool = False
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    query: str
+    description: str = ""
+    channels: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    warehouse: WarehouseConfig
+    sources: SourcesConfig
+    fetch: FetchConfig
+    extract: ExtractConfig
+    alerts: AlertsConfig
+    feeds: tuple[FeedSpec, ...]
+    topics: tuple[TopicSpec, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def warehouse_path(self) -> Path:
+        return (self.root / self.warehouse.path).resolve()
+
+    @property
+    def alert_log_path(self) -> Path:
+        return (self.root / self.alerts.log).resolve()
+
+    def local_roots(self) -> tuple[Path, ...]:
+        """Folders that file:// URLs may read from: those of feeds marked local."""
+        return tuple(
+            sorted({Path(urlsplit(f.url).path).parent.parent for f in self.feeds if f.local})
+        )
+
+
+SECTIONS: dict[str, type] = {
+    "warehouse": WarehouseConfig,
+    "sources": SourcesConfig,
+    "fetch": FetchConfig,
+    "extract": ExtractConfig,
+    "alerts": AlertsConfig,
+}
+
+
+def _line_of(text: str, key: str, section: str | None = None) -> int | None:
+    """The 1-based line where `key` is assigned (inside `[section]` when given)."""
+    in_section = section is None
+    for i, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if s.startswith("["):
+            name = s.strip("[]").strip()
+            in_section = section is None or name == section
+            continue
+        if in_section and re.match(rf'"?{re.escape(key)}"?\s*=', s):
+            return i
+    return None
+
+
+def _where(file: Path, text: str, key: str, section: str | None) -> str:
+    line = _line_of(text, key, section)
+    return f"{file}, line {line}" if line else str(file)
+
+
+def _read_toml(file: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: no such file. Create it or point --config / NEWSWATCH_CONFIG at one."
+        ) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{file}: not UTF-8 ({e.reason}). Save it as UTF-8.") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: invalid TOML: {e}. Fix the syntax there.") from None
+
+
+def _check_value(
+    file: Path, text: str, section: str, f: dataclasses.Field[Any], value: Any
+) -> Any:
+    key = f"{section}.{f.name}"
+    where = _where(file, text, f.name, section)
+    expected = type(f.default)
+    ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ConfigError(
+            f"{where}: {key} must be a {_type_word(expected)}, got {value!r}. "
+            f"Write e.g. {f.name} = {_toml_repr(f.default)} (the default)."
+        )
+    lo, hi = f.metadata.get("min"), f.metadata.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+        raise ConfigError(
+            f"{where}: {key} = {value!r} is out of range; it must be {bounds} "
+            f"(default {_toml_repr(f.default)}: {f.metadata['why']})."
+        )
+    return value
+
+
+def _type_word(t: type) -> str:
+    return {bool: "boolean", int: "whole number", float: "number", str: "string"}[t]
+
+
+def _toml_repr(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return repr(v)
+
+
+def _unknown(file: Path, text: str, key: str, known: list[str], section: str | None) -> ConfigError:
+    full = f"{section}.{key}" if section else key
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"Did you mean '{close[0]}'? " if close else ""
+    return ConfigError(
+        f"{_where(file, text, key, section)}: unknown key '{full}'. {hint}"
+        f"Known keys{' in [' + section + ']' if section else ''}: {', '.join(sorted(known))}."
+    )
+
+
+def _build_section(file: Path, text: str, section: str, cls: type, table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{_where(file, text, section, None)}: [{section}] must be a table.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise _unknown(file, text, key, list(fields), section)
+        values[key] = _check_value(file, text, section, fields[key], value)
+    return cls(**values)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    file = Path(path or DEFAULT_CONFIG).resolve()
+    data, text = _read_toml(file)
+    for key in data:
+        if key not in SECTIONS:
+            raise _unknown(file, text, key, list(SECTIONS), None)
+    parts = {name: _build_section(file, text, name, cls, data.get(name, {}))
+             for name, cls in SECTIONS.items()}
+    sources: SourcesConfig = parts["sources"]
+    feeds = load_feeds(file.parent / sources.feeds)
+    topics = load_topics(file.parent / sources.topics)
+    return Config(path=file, feeds=feeds, topics=topics, **parts)
+
+
+def _entries(file: Path, text: str, data: dict[str, Any], table: str) -> list[tuple[int, dict]]:
+    for key in data:
+        if key != table:
+            raise _unknown(file, text, key, [table], None)
+    items = data.get(table, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ConfigError(f"{file}: '{table}' must be written as [[{table}]] tables.")
+    return list(enumerate(items, 1))
+
+
+def _item_fields(
+    file: Path, text: str, table: str, n: int, item: dict, cls: type, required: tuple[str, ...]
+) -> dict[str, Any]:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    label = f"[[{table}]] #{n}"
+    for key, value in item.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"Did you mean '{close[0]}'? " if close else ""
+            raise ConfigError(
+                f"{_where(file, text, key, None)}: unknown key '{key}' in {label}. {hint}"
+                f"Known keys: {', '.join(sorted(fields))}."
+            )
+        want = fields[key].type
+        ok = (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if "tuple" in str(want)
+            else isinstance(value, bool) if want == "bool" else isinstance(value, str)
+        )
+        if not ok:
+            kind = ("a list of strings" if "tuple" in str(want)
+                    else "true or false" if want == "bool" else "a string")
+            raise ConfigError(f"{_where(file, text, key, None)}: {key} in {label} must be {kind}.")
+    for key in required:
+        if not str(item.get(key, "")).strip():
+            raise ConfigError(f"{file}: {label} has no '{key}'. Add {key} = \"…\" to it.")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
+
+
+def load_feeds(file: Path) -> tuple[FeedSpec, ...]:
+    data, text = _read_toml(file)
+    feeds: list[FeedSpec] = []
+    seen: set[str] = set()
+    for n, item in _entries(file, text, data, "feed"):
+        values = _item_fields(file, text, "feed", n, item, FeedSpec, ("url",))
+        url = values["url"].strip()
+        scheme = urlsplit(url).scheme.lower()
+        if values.get("local"):
+            if scheme not in ("", "file"):
+                raise ConfigError(
+                    f"{_where(file, text, 'url', None)}: [[feed]] #{n} is local but its url "
+                    f"{url!r} is not a file path. Give a path, or remove local = true."
+                )
+            p = Path(urlsplit(url).path) if scheme == "file" else Path(url)
+            p = (file.parent / p).resolve()
+            if not p.is_file():
+                raise ConfigError(f"{file}: [[feed]] #{n}: local file {p} does not exist.")
+            url = p.as_uri()
+        elif scheme not in ("http", "https"):
+            raise ConfigError(
+                f"{_where(file, text, 'url', None)}: [[feed]] #{n} url {url!r} must start with "
+                f"http:// or https:// (or set local = true for a file on this machine)."
+            )
+        if url in seen:
+            raise ConfigError(f"{file}: [[feed]] #{n}: {url} is listed twice. Remove one.")
+        seen.add(url)
+        values["url"] = url
+        feeds.append(FeedSpec(**values))
+    return tuple(feeds)
+
+
+def load_topics(file: Path) -> tuple[TopicSpec, ...]:
+    from tasks.topics import QueryError, parse_query  # topics own the query language
+
+    data, text = _read_toml(file)
+    topics: list[TopicSpec] = []
+    names: set[str] = set()
+    for n, item in _entries(file, text, data, "topic"):
+        values = _item_fields(file, text, "topic", n, item, TopicSpec, ("name", "query"))
+        name = values["name"]
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+            raise ConfigError(
+                f"{_where(file, text, 'name', None)}: topic name {name!r} must be lower-case "
+                f"letters, digits and dashes, e.g. 'trump-putin-contacts'."
+            )
+        if name in names:
+            raise ConfigError(f"{file}: topic {name!r} is defined twice. Rename or remove one.")
+        names.add(name)
+        try:
+            parse_query(values["query"])
+        except QueryError as e:
+            raise ConfigError(f"{file}: topic {name!r}: {e}") from None
+        topics.append(TopicSpec(**values))
+    return tuple(topics)

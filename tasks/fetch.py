@@ -1,0 +1,39 @@
+"""Stages 2 and 5: fetch the due feeds, and the pages of new entries, concurrently through the
+one HTTP seam. A failed fetch is a result like any other; nothing here raises for bad input."""
+
+from __future__ import annotations
+
+import asyncio
+
+from newswatch.config import Config
+from tasks import stage
+from tasks.http import Fetcher
+from tasks.models import Entry, FeedState, FetchResult, PageFetch
+
+
+async def fetch_feeds(cfg: Config, feeds: list[FeedState]) -> list[tuple[FeedState, FetchResult]]:
+    async with Fetcher(cfg.fetch, cfg.local_roots()) as f:
+        results = await asyncio.gather(*(
+            f.get(feed.url, max_bytes=cfg.fetch.max_feed_bytes, etag=feed.etag,
+                  last_modified=feed.last_modified)
+            for feed in feeds
+        ))
+    return list(zip(feeds, results, strict=True))
+
+
+async def fetch_pages(cfg: Config, entries: list[Entry]) -> list[PageFetch]:
+    async with Fetcher(cfg.fetch, cfg.local_roots()) as f:
+        results = await asyncio.gather(*(
+            f.get(e.entry_url, max_bytes=cfg.fetch.max_page_bytes) for e in entries
+        ))
+    return [PageFetch(e, r) for e, r in zip(entries, results, strict=True)]
+
+
+@stage("fetch-feeds")
+async def fetch_feeds_task(cfg: Config, feeds: list[FeedState]) -> list[tuple[FeedState, FetchResult]]:
+    return await fetch_feeds(cfg, feeds)
+
+
+@stage("fetch-pages")
+async def fetch_pages_task(cfg: Config, entries: list[Entry]) -> list[PageFetch]:
+    return await fetch_pages(cfg, entries)

@@ -1,0 +1,51 @@
+"""Stage 8: load a run's pages into the warehouse in one transaction: new articles, the outcome
+of every entry (done, failed, or still pending for a retry), and the page and extraction logs."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from newswatch.config import Config
+from tasks import stage
+from tasks.models import Dedup, Extraction, PageFetch
+from warehouse import db
+
+
+def load(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Extraction],
+         found: Dedup) -> list[str]:
+    """Store everything; return the ids of the articles that are new in this run."""
+    now = datetime.now(UTC)
+    by_entry = {x.entry.entry_url: x for x in extractions}
+    updates, fetch_log = [], []
+    for p in pages:
+        url, f = p.entry.entry_url, p.fetch
+        fetch_log.append({
+            "run_id": run_id, "fetched_at": f.fetched_at, "kind": "page", "url": url,
+            "final_url": f.final_url, "status": f.status, "reason": f.reason,
+            "http_status": f.http_status, "bytes": len(f.body), "elapsed_ms": f.elapsed_ms,
+        })
+        x = by_entry.get(url)
+        if x is None:  # the fetch failed: retry later unless it never will work
+            last_try = p.entry.attempts + 1 >= cfg.fetch.max_page_attempts
+            state = "failed" if f.status == "hard" or last_try else "pending"
+            updates.append({"entry_url": url, "state": state, "last_status": f.status,
+                            "last_reason": f.reason, "article_id": None})
+        else:
+            aid = found.entry_article.get(url)
+            updates.append({"entry_url": url, "state": "done" if aid else "failed",
+                            "last_status": x.status, "last_reason": x.reason, "article_id": aid})
+    extract_log = [{
+        "run_id": run_id, "extracted_at": now, "entry_url": x.entry.entry_url,
+        "status": x.status, "reason": x.reason, "chars": len(x.text or ""),
+        "elapsed_ms": x.elapsed_ms,
+    } for x in extractions]
+    articles = [{**dataclasses.asdict(a), "run_id": run_id} for a in found.articles]
+    db.load_articles(cfg.warehouse_path, articles, updates, fetch_log, extract_log)
+    return [a.article_id for a in found.articles]
+
+
+@stage("load")
+def load_task(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Extraction],
+              found: Dedup) -> list[str]:
+    return load(cfg, run_id, pages, extractions, found)

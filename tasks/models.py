@@ -1,0 +1,146 @@
+"""The dataclasses that pass between stages. Every outcome is a status from a closed set plus a
+fixed reason string, so the warehouse can count them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+# Fetch outcomes. ok: got a body; not_modified: 304 to a conditional GET; soft: got an answer but
+# nothing usable in it (empty or unparseable feed); temp: worth retrying (timeout, 5xx, 429,
+# connection trouble); hard: will not get better by retrying (404, refused address or scheme).
+FetchStatus = Literal["ok", "not_modified", "soft", "temp", "hard"]
+# Extraction outcomes. fallback: the page had no article text, the feed's summary stands in.
+ExtractStatus = Literal["ok", "fallback", "no_article", "failed"]
+EntryState = Literal["pending", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class FeedState:
+    url: str
+    name: str
+    outlet: str
+    local: bool
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str
+    status: FetchStatus
+    reason: str
+    fetched_at: datetime
+    final_url: str | None = None
+    http_status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    elapsed_ms: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry_url: str
+    feed_url: str
+    guid: str | None
+    title: str | None
+    summary: str | None
+    published_at: datetime | None
+    outlet: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """One feed's fetch and parse: what it yielded and how it went."""
+
+    feed: FeedState
+    fetch: FetchResult
+    status: FetchStatus
+    reason: str
+    entries: tuple[Entry, ...] = ()
+
+
+@dataclass(frozen=True)
+class PageFetch:
+    entry: Entry
+    fetch: FetchResult
+
+
+@dataclass(frozen=True)
+class Extraction:
+    entry: Entry
+    status: ExtractStatus
+    reason: str
+    url: str
+    canonical_url: str | None = None
+    title: str | None = None
+    text: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    outlet: str | None = None
+    method: Literal["trafilatura", "feed_summary"] | None = None
+    elapsed_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Article:
+    article_id: str
+    url: str
+    canonical_url: str
+    title: str | None
+    text: str
+    author: str | None
+    published_at: datetime | None
+    language: str | None
+    outlet: str
+    feed_url: str
+    content_hash: str
+    extraction_method: str
+    duplicate_of: str | None
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Dedup:
+    """New articles to store, and entries that turned out to be an article already stored."""
+
+    articles: tuple[Article, ...]
+    entry_article: dict[str, str]  # entry_url -> article_id, for every extracted entry
+
+
+@dataclass(frozen=True)
+class Match:
+    topic: str
+    article_id: str
+    score: float
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Alert:
+    topic: str
+    article_id: str
+    title: str | None
+    outlet: str
+    url: str
+    published_at: datetime | None
+    score: float
+    terms: tuple[str, ...]
+    channel: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    topic: str
+    article_id: str
+    channel: str
+    status: Literal["sent", "failed"]
+    error: str | None
+    at: datetime

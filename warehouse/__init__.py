@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: migrations, SQL files, and db.py, the one module that talks to it."""

@@ -1,0 +1,300 @@
+"""The one module that talks to DuckDB.
+
+DuckDB lets one process hold a file read-write, and while it does no other process can open the
+file at all. So every function here opens the file, does one short transaction and closes it,
+which lets people query the warehouse between the pipeline's writes. Opening retries while
+another process holds the lock, up to a wait the caller sets.
+
+Writes go in bulk: rows become an Arrow table registered as `batch`, and the SQL in
+`warehouse/sql/` reads from it. SQL lives in those files, not here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+HERE = Path(__file__).resolve().parent
+MIGRATIONS = HERE / "migrations"
+LOCK_RETRY_S = 0.1  # a writer's transaction takes milliseconds; poll the lock that often
+
+
+class WarehouseBusy(Exception):
+    """Another process held the warehouse file for longer than we were willing to wait."""
+
+
+@cache
+def sql(name: str) -> str:
+    return (HERE / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _is_lock_error(e: duckdb.Error) -> bool:
+    return "lock" in str(e).lower()
+
+
+@contextlib.contextmanager
+def connect(path: Path, *, read_only: bool = False, wait_s: float = 30.0) -> Iterator[Any]:
+    """Open the file, retrying while another process holds it; always close it again."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as e:
+            if not _is_lock_error(e) or time.monotonic() >= deadline:
+                if _is_lock_error(e):
+                    raise WarehouseBusy(
+                        f"{path} is held by another process (a running ingest or an open "
+                        f"duckdb session) and stayed locked for {wait_s:g} s. Try again, or "
+                        f"close the other session."
+                    ) from None
+                raise
+            time.sleep(LOCK_RETRY_S)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def transaction(path: Path, wait_s: float = 30.0) -> Iterator[Any]:
+    with connect(path, wait_s=wait_s) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def migrate(path: Path) -> list[str]:
+    """Apply every numbered migration not yet applied; return the ones applied now."""
+    applied: list[str] = []
+    with transaction(path) as con:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        for file in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
+            if file.stem in done:
+                continue
+            con.execute(file.read_text(encoding="utf-8"))
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, now())", [file.stem]
+            )
+            applied.append(file.stem)
+    return applied
+
+
+# --- Arrow batches -------------------------------------------------------------------------
+
+def to_arrow(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
+    dicts = [dataclasses.asdict(r) if dataclasses.is_dataclass(r) else r for r in rows]
+    return pa.Table.from_pylist(dicts, schema=schema)
+
+
+def run_batch(con: Any, name: str, table: pa.Table) -> list[tuple]:
+    """Run warehouse/sql/NAME.sql with `table` visible as `batch`; return its rows if any."""
+    if table.num_rows == 0:
+        return []
+    con.register("batch", table)
+    try:
+        cur = con.execute(sql(name))
+        return cur.fetchall() if cur.description else []
+    finally:
+        con.unregister("batch")
+
+
+def _fetch(con: Any, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    cur = con.execute(sql(name), params or {})
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+TS = pa.timestamp("us", tz="UTC")
+S = pa.string()
+
+FEED_SCHEMA = pa.schema([("feed_url", S), ("name", S), ("outlet", S), ("local", pa.bool_()),
+                         ("enabled", pa.bool_()), ("added_at", TS)])
+FETCH_LOG_SCHEMA = pa.schema([
+    ("run_id", S), ("fetched_at", TS), ("kind", S), ("url", S), ("final_url", S), ("status", S),
+    ("reason", S), ("http_status", pa.int32()), ("bytes", pa.int64()), ("elapsed_ms", pa.int32()),
+])
+FEED_STATE_SCHEMA = pa.schema([
+    ("feed_url", S), ("status", S), ("reason", S), ("etag", S), ("last_modified", S),
+    ("fetched_at", TS), ("next_due_at", TS),
+])
+ENTRY_SCHEMA = pa.schema([
+    ("entry_url", S), ("feed_url", S), ("guid", S), ("title", S), ("summary", S),
+    ("published_at", TS), ("first_seen_at", TS),
+])
+ENTRY_UPDATE_SCHEMA = pa.schema([
+    ("entry_url", S), ("state", S), ("last_status", S), ("last_reason", S), ("article_id", S),
+])
+ARTICLE_SCHEMA = pa.schema([
+    ("article_id", S), ("url", S), ("canonical_url", S), ("title", S), ("text", S),
+    ("author", S), ("published_at", TS), ("language", S), ("outlet", S), ("feed_url", S),
+    ("content_hash", S), ("extraction_method", S), ("duplicate_of", S), ("first_seen_at", TS),
+    ("run_id", S),
+])
+KEY_SCHEMA = pa.schema([("canonical_url", S), ("content_hash", S)])
+EXTRACT_LOG_SCHEMA = pa.schema([
+    ("run_id", S), ("extracted_at", TS), ("entry_url", S), ("status", S), ("reason", S),
+    ("chars", pa.int32()), ("elapsed_ms", pa.int32()),
+])
+ID_SCHEMA = pa.schema([("article_id", S)])
+MATCH_SCHEMA = pa.schema([
+    ("topic", S), ("article_id", S), ("matched_at", TS), ("score", pa.float64()),
+    ("terms", pa.list_(S)), ("run_id", S),
+])
+OUTBOX_SCHEMA = pa.schema([("topic", S), ("article_id", S), ("channel", S)])
+DELIVERY_SCHEMA = pa.schema([
+    ("topic", S), ("article_id", S), ("channel", S), ("status", S), ("error", S), ("at", TS),
+])
+
+
+# --- What the stages read and write --------------------------------------------------------
+
+def start_run(path: Path, run_id: str, started_at: datetime) -> None:
+    migrate(path)
+    with transaction(path) as con:
+        con.execute(sql("start_run"), {"run_id": run_id, "started_at": started_at})
+
+
+def finish_run(path: Path, run_id: str, finished_at: datetime, status: str,
+               counts: dict[str, int], stage_seconds: dict[str, float]) -> None:
+    with transaction(path) as con:
+        con.execute(sql("finish_run"), {
+            "run_id": run_id, "finished_at": finished_at, "status": status,
+            "stage_seconds": json.dumps(stage_seconds), **counts,
+        })
+
+
+def sync_and_select_due(path: Path, feeds: Sequence[dict[str, Any]], now: datetime,
+                        all_feeds: bool) -> list[dict[str, Any]]:
+    """Bring the feeds table in line with the config and return the feeds due now."""
+    with transaction(path) as con:
+        run_batch(con, "sync_feeds", to_arrow(feeds, FEED_SCHEMA))
+        if not feeds:
+            con.execute("UPDATE feeds SET enabled = false")
+        return _fetch(con, "due_feeds", {"now": now, "all_feeds": all_feeds})
+
+
+def record_polls(path: Path, fetch_log: Sequence[dict[str, Any]],
+                 feed_state: Sequence[dict[str, Any]], entries: Sequence[dict[str, Any]]
+                 ) -> tuple[set[str], list[dict[str, Any]]]:
+    """Store the feed polls and their entries; return (new entry URLs, all pending entries)."""
+    with transaction(path) as con:
+        run_batch(con, "insert_fetch_log", to_arrow(fetch_log, FETCH_LOG_SCHEMA))
+        run_batch(con, "update_feed_state", to_arrow(feed_state, FEED_STATE_SCHEMA))
+        new = run_batch(con, "insert_entries", to_arrow(entries, ENTRY_SCHEMA))
+        pending = _fetch(con, "pending_entries")
+    return {r[0] for r in new}, pending
+
+
+def known_articles(path: Path, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
+    if not keys:
+        return []
+    with connect(path) as con:
+        con.register("batch", to_arrow(keys, KEY_SCHEMA))
+        return _fetch(con, "known_articles")
+
+
+def load_articles(path: Path, articles: Sequence[dict[str, Any]],
+                  entry_updates: Sequence[dict[str, Any]],
+                  fetch_log: Sequence[dict[str, Any]],
+                  extract_log: Sequence[dict[str, Any]]) -> None:
+    """One transaction: the new articles, the outcome of every entry, the page and extraction
+    logs. Either all of a run's load is stored or none of it."""
+    with transaction(path) as con:
+        run_batch(con, "insert_articles", to_arrow(articles, ARTICLE_SCHEMA))
+        run_batch(con, "update_entries", to_arrow(entry_updates, ENTRY_UPDATE_SCHEMA))
+        run_batch(con, "insert_fetch_log", to_arrow(fetch_log, FETCH_LOG_SCHEMA))
+        run_batch(con, "insert_extract_log", to_arrow(extract_log, EXTRACT_LOG_SCHEMA))
+
+
+def articles_for_matching(path: Path, article_ids: Sequence[str]) -> list[dict[str, Any]]:
+    if not article_ids:
+        return []
+    with connect(path) as con:
+        con.register("batch", to_arrow([{"article_id": a} for a in article_ids], ID_SCHEMA))
+        return _fetch(con, "articles_for_matching")
+
+
+def record_matches(path: Path, matches: Sequence[dict[str, Any]],
+                   channels: dict[str, Sequence[str]]) -> list[tuple[str, str]]:
+    """Store matches, their alerts and the alerts' pending deliveries in one transaction
+    (an outbox: delivery happens after the commit). Return the (topic, article) alerted now."""
+    with transaction(path) as con:
+        run_batch(con, "insert_matches", to_arrow(matches, MATCH_SCHEMA))
+        new = run_batch(con, "insert_alerts", to_arrow(matches, MATCH_SCHEMA))
+        outbox = [{"topic": t, "article_id": a, "channel": c}
+                  for t, a in new for c in channels.get(t, ())]
+        run_batch(con, "insert_deliveries", to_arrow(outbox, OUTBOX_SCHEMA))
+    return sorted((t, a) for t, a in new)
+
+
+def pending_deliveries(path: Path, max_attempts: int) -> list[dict[str, Any]]:
+    with connect(path) as con:
+        return _fetch(con, "pending_deliveries", {"max_attempts": max_attempts})
+
+
+def record_deliveries(path: Path, deliveries: Sequence[Any]) -> None:
+    with transaction(path) as con:
+        run_batch(con, "update_deliveries", to_arrow(deliveries, DELIVERY_SCHEMA))
+
+
+def status(path: Path, wait_s: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    with connect(path, read_only=True, wait_s=wait_s) as con:
+        return _fetch(con, "status_feeds"), _fetch(con, "status_counts")[0]
+
+
+def read_query(path: Path, query: str, wait_s: float) -> tuple[list[str], list[tuple]]:
+    """Run a user's query on a read-only connection: it cannot change the warehouse."""
+    with connect(path, read_only=True, wait_s=wait_s) as con:
+        cur = con.execute(query)
+        if cur.description is None:
+            return [], []
+        return [d[0] for d in cur.description], cur.fetchall()
+
+
+class RunInProgress(Exception):
+    """Another ingest run holds the writer lock of this warehouse."""
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """One ingest run per warehouse at a time, across processes: two runs interleaving their
+    short transactions would race on the same entries. The lock is a file beside the warehouse;
+    the OS releases it if the process dies."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(path.name + ".run-lock")
+    with lock.open("a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunInProgress(
+                f"another ingest run is writing to {path} (lock {lock}); this run did nothing. "
+                f"Wait for it to finish."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

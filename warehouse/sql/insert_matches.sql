@@ -1,0 +1,3 @@
+INSERT INTO topic_matches
+SELECT topic, article_id, matched_at, score, terms, run_id FROM batch
+ON CONFLICT DO NOTHING;
