@@ -146,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     cfg = load_config(args.config)  # fail fast on a bad config, before Prefect starts
-    console = Console()
+    console = Console(soft_wrap=True)  # long paths and URLs stay whole for copy and paste
     console.print(f"newswatch: ingest run, {len(cfg.feeds)} feed(s), "
                   f"{len(cfg.topics)} topic(s) → {cfg.warehouse_path}", highlight=False)
     started = time.perf_counter()

@@ -32,7 +32,8 @@ def dedup(cfg: Config, extractions: list[Extraction]) -> Dedup:
     )
     keyed = [(x, normalize_url(x.canonical_url or x.url), content_hash(x.text or ""))
              for x in usable]
-    known = db.known_articles(cfg.warehouse_path, [{"canonical_url": c, "content_hash": h} for _, c, h in keyed])
+    keys = [{"canonical_url": c, "content_hash": h} for _, c, h in keyed]
+    known = db.known_articles(cfg.warehouse_path, keys)
     by_url = {r["canonical_url"]: r["article_id"] for r in known}
     by_hash: dict[str, str] = {}
     for r in known:

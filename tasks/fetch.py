@@ -10,8 +10,10 @@ from tasks import stage
 from tasks.http import Fetcher
 from tasks.models import Entry, FeedState, FetchResult, PageFetch
 
+Fetched = tuple[FeedState, FetchResult]
 
-async def fetch_feeds(cfg: Config, feeds: list[FeedState]) -> list[tuple[FeedState, FetchResult]]:
+
+async def fetch_feeds(cfg: Config, feeds: list[FeedState]) -> list[Fetched]:
     async with Fetcher(cfg.fetch, cfg.local_roots()) as f:
         results = await asyncio.gather(*(
             f.get(feed.url, max_bytes=cfg.fetch.max_feed_bytes, etag=feed.etag,
@@ -30,7 +32,7 @@ async def fetch_pages(cfg: Config, entries: list[Entry]) -> list[PageFetch]:
 
 
 @stage("fetch-feeds")
-async def fetch_feeds_task(cfg: Config, feeds: list[FeedState]) -> list[tuple[FeedState, FetchResult]]:
+async def fetch_feeds_task(cfg: Config, feeds: list[FeedState]) -> list[Fetched]:
     return await fetch_feeds(cfg, feeds)
 
 

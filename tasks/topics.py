@@ -203,14 +203,13 @@ def _compile(node: tree.Item) -> Node:
             if not words:
                 raise QueryError(f"position {pos + 1}: the phrase {node.value} has no words.")
             return words[0] if len(words) == 1 else Phrase(words)
-        case tree.Proximity():
-            inner = node.children[0]
-            if not isinstance(inner, tree.Phrase):
-                raise QueryError(
-                    f"position {pos + 1}: ~ after a single word (fuzzy search) is not supported;"
-                    f' for proximity quote the words: "trump putin"~15.'
-                )
-            words = [Term(w) for w in tokens(inner.value.strip('"'))]
+        case tree.Fuzzy():
+            raise QueryError(
+                f"position {pos + 1}: ~ after a single word (fuzzy search) is not supported;"
+                f' for proximity quote the words: "trump putin"~15.'
+            )
+        case tree.Proximity():  # luqum only builds it around a phrase
+            words = [Term(w) for w in tokens(node.children[0].value.strip('"'))]
             return Phrase(words, slop=int(node.degree if node.degree is not None else 0))
         case tree.AndOperation() | tree.UnknownOperation():
             return And([_compile(c) for c in node.children])

@@ -1,0 +1,209 @@
+"""The newswatch command: exact output and exact error text."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newswatch.cli import format_table, main
+from tests import servers
+from tests.conftest import ROOT, fixture_feeds, write_config
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "newswatch.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, check=False)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None):
+    """A warehouse filled by one `newswatch run` over the fixture served on loopback."""
+    from tests.conftest import FIXTURE
+
+    import asyncio
+
+    from flows.ingest import ingest
+
+    tmp = tmp_path_factory.mktemp("cli")
+    with servers.static_site(FIXTURE) as site:
+        cfg = write_config(tmp, fixture_feeds(site.url))
+        asyncio.run(ingest(str(cfg), all_feeds=True))
+        yield cfg, site
+
+
+def normalise(out: str, site_url: str, tmp: Path) -> str:
+    out = out.replace(site_url, "SITE").replace(str(tmp), "TMP")
+    out = re.sub(r"run [0-9a-f]{12}", "run RUNID", out)
+    return re.sub(r"\d+\.\d+ s|\b\d\.\d\d\b", "T", out)
+
+
+@pytest.mark.slow
+def test_run_prints_progress_alerts_and_summary(prefect_harness, site, tmp_path, capsys) -> None:
+    cfg = write_config(tmp_path, fixture_feeds(site.url))
+    assert main(["--config", str(cfg), "run", "--all-feeds"]) == 0
+    out = normalise(capsys.readouterr().out, site.url, cfg.parent)
+    assert out.splitlines()[:8] == [
+        "newswatch: ingest run, 3 feed(s), 1 topic(s) → TMP/nw.duckdb",
+        "  · 3 feed(s) due",
+        "  · polled 3 feed(s), 0 failed",
+        "  · 7 new entr(ies), 7 page(s) to fetch",
+        "  · fetched 7 page(s), 0 failed",
+        "  · extracted 7 article(s), 0 from feed summaries",
+        "  · stored 7 new article(s), 0 exact duplicate(s)",
+        "  · 3 topic match(es), 3 new alert(s)",
+    ]
+    alerts = [line for line in out.splitlines() if line.startswith("ALERT")]
+    assert alerts == [
+        "ALERT [trump-putin-contacts] Trump says he has spoken to Putin about ending Ukraine war",
+        "ALERT [trump-putin-contacts] Trump tells New York Post he spoke with Putin by phone",
+        "ALERT [trump-putin-contacts] Trump and Putin discussed ending the war by phone, Trump "
+        "says",
+    ]
+    rows = [re.sub(r"\s+", " ", line) for line in out.splitlines() if line.startswith("│")]
+    assert rows == [
+        "│ feeds │ 3 polled, 0 failed │ T │",
+        "│ entries │ 7 new │ T │",
+        "│ pages │ 7 fetched, 0 failed │ T │",
+        "│ extract │ 7 extracted, 0 from summary, 0 without article │ T │",
+        "│ load │ 7 new articles, 0 exact duplicates │ T │",
+        "│ topics │ 3 matches │ T │",
+        "│ alerts │ 3 new, 6 deliveries sent, 0 failed │ T │",
+    ]
+
+
+@pytest.mark.slow
+def test_sql_table_output(warehouse) -> None:
+    cfg, _ = warehouse
+    proc = cli("--config", str(cfg), "sql",
+               "SELECT outlet, count(*) AS n, min(published_at)::DATE AS first "
+               "FROM articles GROUP BY outlet ORDER BY outlet")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (
+        "outlet              n  first\n"
+        "------------------  -  ----------\n"
+        "Capital Wire        3  2025-02-09\n"
+        "Northern Ledger     2  2025-02-09\n"
+        "The Daily Meridian  2  2025-02-08\n"
+        "(3 rows)\n"
+    )
+
+
+@pytest.mark.slow
+def test_sql_csv_and_json(warehouse) -> None:
+    cfg, _ = warehouse
+    query = "SELECT topic, count(*) AS n FROM topic_matches GROUP BY topic"
+    assert cli("--config", str(cfg), "sql", "--format", "csv", query).stdout == (
+        "topic,n\ntrump-putin-contacts,3\n")
+    assert cli("--config", str(cfg), "sql", "--format", "json", query).stdout == (
+        '[\n {\n  "topic": "trump-putin-contacts",\n  "n": 3\n }\n]\n')
+
+
+@pytest.mark.slow
+def test_sql_is_read_only_and_reports_errors(warehouse) -> None:
+    cfg, _ = warehouse
+    proc = cli("--config", str(cfg), "sql", "DELETE FROM articles")
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "error: Invalid Input Error: Cannot execute statement of type \"DELETE\" on database "
+        "\"nw\" which is attached in read-only mode!\n")
+    proc = cli("--config", str(cfg), "sql", "SELECT nope FROM articles")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith('error: Binder Error: Referenced column "nope" not found')
+
+
+@pytest.mark.slow
+def test_status(warehouse) -> None:
+    cfg, _ = warehouse
+    proc = cli("--config", str(cfg), "status")
+    assert proc.returncode == 0, proc.stderr
+    out = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "TIME", proc.stdout)
+    assert out.replace(str(cfg.parent), "TMP") == (
+        "warehouse: TMP/nw.duckdb\n"
+        "last successful run: TIME\n"
+        "articles: 7, entries pending: 0, entries failed: 0, matches: 3, alerts: 3, "
+        "deliveries failed: 0\n"
+        "\n"
+        "feed                        last status  reason  last fetched         next due"
+        "             errors  articles\n"
+        "--------------------------  -----------  ------  -------------------  -------------------"
+        "  ------  --------\n"
+        "Capital Wire                ok           parsed  TIME  TIME  0       3\n"
+        "Northern Ledger             ok           parsed  TIME  TIME  0       2\n"
+        "The Daily Meridian — World  ok           parsed  TIME  TIME  0       2\n"
+        "(3 rows)\n"
+    )
+
+
+@pytest.mark.slow
+def test_sql_says_plainly_when_the_warehouse_is_held(warehouse) -> None:
+    cfg, _ = warehouse
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+         " time.sleep(30)", str(cfg.parent / "nw.duckdb")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        proc = cli("--config", str(cfg), "sql", "--wait", "0.5", "SELECT 1")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 3
+    assert proc.stderr.replace(str(cfg.parent), "TMP") == (
+        "error: TMP/nw.duckdb is held by another process (a running ingest or an open duckdb "
+        "session) and stayed locked for 0.5 s. Try again, or close the other session.\n")
+
+
+def test_check(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [{"url": "https://a.example/rss"},
+                                  {"url": "https://b.example/rss", "enabled": False}])
+    proc = cli("--config", str(cfg), "check")
+    assert proc.returncode == 0
+    assert proc.stdout == (
+        f"{cfg}: ok\n  warehouse: {tmp_path}/nw.duckdb\n  feeds: 2 (1 enabled)\n"
+        f"  topics: trump-putin-contacts\n")
+
+
+def test_sql_before_any_run(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [])
+    proc = cli("--config", str(cfg), "sql", "SELECT 1")
+    assert proc.returncode == 1
+    assert proc.stderr == f"error: no warehouse at {tmp_path}/nw.duckdb yet. Run `newswatch run` first.\n"
+
+
+def test_no_command_prints_help(tmp_path: Path) -> None:
+    proc = cli(cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("usage: newswatch [-h] [--config CONFIG] COMMAND ...")
+    for command in ("run", "serve", "sql", "status", "check"):
+        assert f"\n  {command} " in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "serve", "sql", "status", "check"])
+def test_every_command_has_help(command: str) -> None:
+    proc = cli(command, "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"usage: newswatch {command}")
+    assert len(proc.stdout.splitlines()) >= 4
+
+
+def test_missing_default_config(tmp_path: Path) -> None:
+    proc = cli("check", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"error: {tmp_path}/newswatch.toml: no such file. Create it or point --config / "
+        f"NEWSWATCH_CONFIG at one.\n")
+
+
+def test_format_table_truncates_and_counts() -> None:
+    assert format_table(["a", "long_name"], [("x" * 10, None), ("y", 1.5)], width=5) == (
+        "a      long_name\n"
+        "-----  ---------\n"
+        "xxxx…  NULL\n"
+        "y      1.5\n"
+        "(2 rows)"
+    )

@@ -1,0 +1,96 @@
+"""Extraction: the fixture pages say what they expect; the real-page corpus gives a floor."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newswatch.config import load_config
+from tasks.extract import extract_page, extract_pages
+from tasks.models import Entry, FetchResult, PageFetch
+from tests.conftest import FIXTURE, ROOT, fixture_expectations
+from tests.corpus import corpus_dir, html_text, token_f1
+
+EXPECT = fixture_expectations()
+BOILERPLATE = ["Home", "Related stories", "All rights reserved", "Accept all", "Most read",
+               "Comments are closed", "Advertisement", "Read more", "Sign up now", "Share this",
+               "Topics:", "DOW 44,303", "Morning Briefing", "Privacy"]
+
+
+@pytest.mark.parametrize("path", sorted(EXPECT))
+def test_fixture_page_extracts_clean(path: str) -> None:
+    exp = EXPECT[path]
+    page = extract_page(f"http://127.0.0.1/{path}", (FIXTURE / path).read_bytes(), 250)
+    assert page.status == "ok"
+    assert page.title == exp["title"]
+    assert page.sitename == exp["outlet"]
+    assert page.date == exp["published"][:10]
+    assert page.canonical == exp["canonical_url"]
+    assert page.language == "en"
+    paragraphs = page.text.split("\n")
+    assert len(paragraphs) == exp["paragraphs"]
+    assert paragraphs[0].startswith(exp["text_starts"])
+    assert paragraphs[-1].endswith(exp["text_ends"])
+    for bad in BOILERPLATE + exp["must_not_contain"]:
+        assert bad not in page.text, bad
+
+
+def _entry(summary: str | None) -> Entry:
+    return Entry("http://127.0.0.1/x", "http://127.0.0.1/feed", None, "Feed title", summary,
+                 datetime(2025, 2, 9, tzinfo=UTC), "Outlet")
+
+
+def _page(body: bytes, summary: str | None) -> PageFetch:
+    fetch = FetchResult("http://127.0.0.1/x", "ok", "http_200", datetime.now(UTC), body=body)
+    return PageFetch(_entry(summary), fetch)
+
+
+def test_no_article_falls_back_to_the_feed_summary() -> None:
+    cfg = load_config(ROOT / "newswatch.toml")
+    nav = b"<html><body><nav>Home</nav><p>short</p></body></html>"
+    summary = "A summary long enough to stand in for the article text."
+    [with_summary, without] = extract_pages(cfg, [_page(nav, summary), _page(nav, "teaser")])
+    assert (with_summary.status, with_summary.reason, with_summary.method) == (
+        "fallback", "too_short_used_summary", "feed_summary")
+    assert with_summary.text == summary
+    assert with_summary.title == "Feed title"
+    assert (without.status, without.reason, without.text) == ("no_article", "too_short", None)
+
+
+def test_garbage_bytes_are_recorded_not_raised() -> None:
+    page = extract_page("http://127.0.0.1/x", b"\xff\xfe\x00<<<>>>\x00" * 50, 250)
+    assert (page.status, page.reason) == ("no_article", "no_text")
+
+
+def test_process_pool_gives_the_same_result(tmp_path: Path) -> None:
+    """Large batches go to worker processes; what comes back must not differ."""
+    cfg = load_config(ROOT / "newswatch.toml")
+    pages = [_page((FIXTURE / p).read_bytes(), None) for p in sorted(EXPECT)] * 4
+    inline = extract_pages(cfg, pages[:1])
+    pooled = extract_pages(cfg, pages)  # 28 pages >= pool_threshold 24
+    assert len(pooled) == 28
+    assert replace(pooled[0], elapsed_ms=0) == replace(inline[0], elapsed_ms=0)
+    assert pooled[7].title == pooled[0].title
+
+
+def test_readability_corpus_quality() -> None:
+    """Token F1 against the expected article of 130 real pages (Mozilla Readability's
+    test set). Measured 2026-11 on 122 readerable pages: median 0.983, mean 0.924; the
+    floor guards against regressions."""
+    root = corpus_dir("extraction", "readability-pages", "test", "test-pages")
+    scores = []
+    for d in sorted(root.iterdir()):
+        meta = json.loads((d / "expected-metadata.json").read_text(encoding="utf-8"))
+        if not meta.get("readerable", True):
+            continue
+        expected = html_text((d / "expected.html").read_text(encoding="utf-8"))
+        got = extract_page(f"http://example.com/{d.name}", (d / "source.html").read_bytes(), 1)
+        scores.append(token_f1(got.text or "", expected)[2])
+    assert len(scores) >= 100
+    assert statistics.median(scores) >= 0.95
+    assert statistics.mean(scores) >= 0.88

@@ -1,0 +1,137 @@
+"""The warehouse: migrations, locking, bulk writes, and docs that stay true."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse import db
+
+README = Path(db.__file__).parent / "README.md"
+
+
+def test_migrations_are_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    assert db.migrate(path) == ["001_init"]
+    assert db.migrate(path) == []
+    with duckdb.connect(str(path)) as con:
+        for stmt in (Path(db.MIGRATIONS) / "001_init.sql").read_text().split(";"):
+            if stmt.strip():
+                con.execute(stmt)  # every statement can run again on an existing file
+        assert con.execute("SELECT version FROM schema_migrations").fetchall() == [("001_init",)]
+
+
+def _documented() -> dict[str, dict[str, str]]:
+    docs: dict[str, dict[str, str]] = {}
+    table = None
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            table = None
+        elif m := re.match(r"### (\w+)$", line):
+            table = m.group(1)
+            docs[table] = {}
+        elif table and (m := re.match(r"\| (\w+) \| ([\w\[\]]+) \| .+ \|$", line)):
+            if m.group(1) != "column":
+                docs[table][m.group(1)] = m.group(2)
+    return docs
+
+
+def test_readme_documents_every_table_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    with duckdb.connect(str(path)) as con:
+        actual: dict[str, dict[str, str]] = {}
+        for table, column, dtype in con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall():
+            actual.setdefault(table, {})[column] = dtype.replace("TIMESTAMP WITH TIME ZONE",
+                                                                 "TIMESTAMPTZ")
+    assert _documented() == actual
+
+
+def test_readme_example_queries_run(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    queries = re.findall(r"```sql\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert len(queries) == 5
+    with duckdb.connect(str(path), read_only=True) as con:
+        for q in queries:
+            con.execute(q).fetchall()
+
+
+def test_statuses_are_a_closed_set(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    with duckdb.connect(str(path)) as con, pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO fetch_log VALUES ('r', now(), 'feed', 'u', NULL, 'weird', "
+                    "'x', NULL, 0, 0)")
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    now = datetime.now(UTC)
+    with pytest.raises(RuntimeError), db.transaction(path) as con:
+        con.execute("INSERT INTO runs (run_id, started_at, status) VALUES ('a', ?, 'ok')", [now])
+        raise RuntimeError("stage crashed")
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+def test_same_key_twice_in_one_batch_keeps_one_entry(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    now = datetime.now(UTC)
+    e = {"entry_url": "http://a/1", "feed_url": "f", "guid": None, "title": "t",
+         "summary": None, "published_at": None, "first_seen_at": now}
+    new, pending = db.record_polls(path, [], [], [e, {**e, "title": "t2"}])
+    assert new == {"http://a/1"}
+    assert len(pending) == 1
+
+
+def test_writer_lock_is_exclusive(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    code = ("import sys, time; from pathlib import Path; from warehouse import db\n"
+            "with db.writer_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n"
+            "    time.sleep(30)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+                              text=True, cwd=Path(db.__file__).parent.parent)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        with pytest.raises(db.RunInProgress) as e, db.writer_lock(path):
+            pass
+        assert str(e.value) == (
+            f"another ingest run is writing to {path} (lock {path}.run-lock); this run did "
+            f"nothing. Wait for it to finish.")
+    finally:
+        holder.kill()
+        holder.wait()
+    with db.writer_lock(path):  # released when the holder died
+        pass
+
+
+def test_connect_waits_for_a_short_holder(tmp_path: Path) -> None:
+    """A reader holding the file for a moment delays the writer; it does not fail it."""
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    code = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True);"
+            "print('held', flush=True); time.sleep(1.0); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        started = datetime.now(UTC)
+        with db.transaction(path, wait_s=10) as con:
+            con.execute("INSERT INTO runs (run_id, started_at, status) VALUES ('a', ?, 'ok')",
+                        [started])
+        waited = (datetime.now(UTC) - started).total_seconds()
+    finally:
+        holder.wait()
+    assert 0.3 < waited < 5
