@@ -7,14 +7,14 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-import json  # noqa: E402
-import re  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.servers import Server, static_site  # noqa: E402
+from tests.servers import Server, static_site
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "seeds" / "fixture"

@@ -8,11 +8,11 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 
@@ -43,8 +43,9 @@ def static_site(root: Path) -> Iterator[Server]:
     state = Server(url="")
 
     class Handler(SimpleHTTPRequestHandler):
-        extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
-                          ".atom": "application/atom+xml", ".xml": "application/rss+xml"}
+        extensions_map: ClassVar[dict[str, str]] = {
+            **SimpleHTTPRequestHandler.extensions_map,
+            ".atom": "application/atom+xml", ".xml": "application/rss+xml"}
 
         def __init__(self, *a: Any, **kw: Any) -> None:
             super().__init__(*a, directory=str(root), **kw)
@@ -152,10 +153,8 @@ def gzip_bomb(size: int) -> Route:
     data = gzip.compress(b"\0" * size, compresslevel=9)
 
     def route(h: BaseHTTPRequestHandler) -> None:
-        try:
+        with suppress(BrokenPipeError, ConnectionResetError):
             reply(h, 200, data, headers={"Content-Encoding": "gzip"})
-        except (BrokenPipeError, ConnectionResetError):
-            pass
     return route
 
 

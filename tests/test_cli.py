@@ -22,11 +22,10 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None):
     """A warehouse filled by one `newswatch run` over the fixture served on loopback."""
-    from tests.conftest import FIXTURE
-
     import asyncio
 
     from flows.ingest import ingest
+    from tests.conftest import FIXTURE
 
     tmp = tmp_path_factory.mktemp("cli")
     with servers.static_site(FIXTURE) as site:
@@ -172,7 +171,8 @@ def test_sql_before_any_run(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, [])
     proc = cli("--config", str(cfg), "sql", "SELECT 1")
     assert proc.returncode == 1
-    assert proc.stderr == f"error: no warehouse at {tmp_path}/nw.duckdb yet. Run `newswatch run` first.\n"
+    assert proc.stderr == (
+        f"error: no warehouse at {tmp_path}/nw.duckdb yet. Run `newswatch run` first.\n")
 
 
 def test_no_command_prints_help(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ def test_committed_fixture_matches_the_builder() -> None:
     if not SEED.exists():
         pytest.skip(f"the seed article {SEED} is missing (../shared is not beside the repo)")
     import importlib.util
-
     import sys
 
     path = ROOT / "seeds" / "build_fixture.py"

@@ -36,9 +36,9 @@ def _documented() -> dict[str, dict[str, str]]:
         elif m := re.match(r"### (\w+)$", line):
             table = m.group(1)
             docs[table] = {}
-        elif table and (m := re.match(r"\| (\w+) \| ([\w\[\]]+) \| .+ \|$", line)):
-            if m.group(1) != "column":
-                docs[table][m.group(1)] = m.group(2)
+        elif (table and (m := re.match(r"\| (\w+) \| ([\w\[\]]+) \| .+ \|$", line))
+              and m.group(1) != "column"):
+            docs[table][m.group(1)] = m.group(2)
     return docs
 
 
