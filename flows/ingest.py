@@ -117,8 +117,8 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     with run.stage("match-topics"):
         matches = match_topics_task(cfg, new_ids)
     with run.stage("record-alerts"):
-        alerted = record_alerts_task(cfg, run.run_id, matches)
-    run.matches_new, run.alerts_new = len(matches), len(alerted)
+        stored, alerted = record_alerts_task(cfg, run.run_id, matches)
+    run.matches_new, run.alerts_new = stored, len(alerted)
     progress.info("%d topic match(es), %d new alert(s)", run.matches_new, run.alerts_new)
     with run.stage("deliver-alerts"):
         deliveries = deliver_alerts_task(cfg)

@@ -34,6 +34,7 @@ commands:
   sql      run a read-only SQL query on the warehouse and print the result
   status   feeds with their last outcome and next due time; warehouse counts
   check    validate the config, feeds and topics files and say what they hold
+  topics   list topics; try a query over the warehouse; backfill a topic over history
 
 The config file is ./newswatch.toml unless --config or NEWSWATCH_CONFIG names another."""
 
@@ -192,6 +193,77 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _topic(cfg: Any, name: str) -> Any:
+    for t in cfg.topics:
+        if t.name == name:
+            return t
+    known = ", ".join(t.name for t in cfg.topics) or "none"
+    raise ConfigError(f"{cfg.path}: no topic named {name!r} in {cfg.sources.topics} "
+                      f"(topics: {known}).")
+
+
+def cmd_topics_list(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    rows = [[t.name, "yes" if t.enabled else "no", t.min_score, len(t.channels),
+             " ".join(t.query.split())] for t in cfg.topics]
+    print(format_table(["topic", "enabled", "min score", "channels", "query"], rows, 70))
+    return EXIT_OK
+
+
+def cmd_topics_test(args: argparse.Namespace) -> int:
+    from tasks.backfill import try_query
+    from tasks.topics import QueryError
+
+    cfg = load_config(args.config)
+    if bool(args.query) == bool(args.topic):
+        print("error: give a QUERY or --topic NAME (one of them).", file=sys.stderr)
+        return EXIT_USAGE
+    topic = _topic(cfg, args.topic) if args.topic else None
+    query = topic.query if topic else args.query
+    if not cfg.warehouse_path.exists():
+        print(f"error: no warehouse at {cfg.warehouse_path} yet. Run `newswatch run` first.",
+              file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        out = try_query(cfg, query, topic.aliases if topic else None,
+                        topic.min_score if topic else 0.0, args.limit)
+    except QueryError as e:
+        print(f"error: bad query: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    share = f" ({100 * out.matched / out.searched:.1f}%)" if out.searched else ""
+    print(f"searched {out.searched} article(s), {out.matched} match{share}; nothing was saved")
+    if out.per_day:
+        print("\nmatches per day")
+        print(format_table(["day", "matches"], sorted(out.per_day.items())))
+        print(f"\ntop {len(out.top)} match(es)")
+        for score, row, snippet in out.top:
+            day = row["published_at"].date().isoformat() if row["published_at"] else "undated"
+            print(f"{score:>5g}  {day}  {row['outlet']}: {row['title']}")
+            if snippet:
+                print(f"       {snippet}")
+    return EXIT_OK
+
+
+def cmd_topics_backfill(args: argparse.Namespace) -> int:
+    from tasks.backfill import backfill
+    from warehouse import db
+
+    cfg = load_config(args.config)
+    topic = _topic(cfg, args.name)
+    if not cfg.warehouse_path.exists():
+        print(f"error: no warehouse at {cfg.warehouse_path} yet. Run `newswatch run` first.",
+              file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        stored, alerted = backfill(cfg, topic, alert=args.alert)
+    except (db.RunInProgress, db.WarehouseBusy) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BUSY
+    print(f"{topic.name}: {stored} new match(es) stored, {alerted} alert(s)"
+          + ("" if args.alert else " (backfill does not alert; --alert to send them)"))
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.serve import serve_all
 
@@ -233,6 +305,26 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate the config files",
                        description="Load and validate the config, feeds and topics files.")
     c.set_defaults(func=cmd_check)
+    t = sub.add_parser("topics", help="list, try and backfill topics",
+                       description="Work with the topics file's topics.")
+    tsub = t.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
+    tl = tsub.add_parser("list", help="the topics and their queries",
+                         description="List the topics with their queries.")
+    tl.set_defaults(func=cmd_topics_list)
+    tt = tsub.add_parser("test", help="try a query over the warehouse, saving nothing",
+                         description="Run QUERY (or a topic's query) over every stored article "
+                                     "and show counts, matches per day and the best matches. "
+                                     "Nothing is saved.")
+    tt.add_argument("query", nargs="?", help='a query, e.g. \'"trump putin"~12 AND call*\'')
+    tt.add_argument("--topic", help="use this topic's query, aliases and minimum score")
+    tt.add_argument("--limit", type=int, default=10, help="top matches to show (default 10)")
+    tt.set_defaults(func=cmd_topics_test)
+    tb = tsub.add_parser("backfill", help="store a topic's matches over history",
+                         description="Match every stored article against topic NAME and store "
+                                     "the matches. No alerts are sent unless --alert.")
+    tb.add_argument("name", help="the topic's name")
+    tb.add_argument("--alert", action="store_true", help="also alert the new matches")
+    tb.set_defaults(func=cmd_topics_backfill)
     return p
 
 

@@ -99,6 +99,11 @@ class TopicSpec:
     description: str = ""
     channels: tuple[str, ...] = ()
     enabled: bool = True
+    min_score: float = 0.0  # a match scoring less is not stored (see FIELD_WEIGHTS)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.query))
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,8 @@ def _line_of(text: str, key: str, section: str | None = None) -> int | None:
         s = line.strip()
         if s.startswith("["):
             name = s.strip("[]").strip()
+            if section is None and name.split(".")[-1] == key:  # a sub-table: [topic.aliases]
+                return i
             in_section = section is None or name == section
             continue
         if in_section and re.match(rf'"?{re.escape(key)}"?\s*=', s):
@@ -246,10 +253,11 @@ def load_config(path: str | Path | None = None) -> Config:
     return Config(path=file, feeds=feeds, topics=topics, **parts)
 
 
-def _entries(file: Path, text: str, data: dict[str, Any], table: str) -> list[tuple[int, dict]]:
+def _entries(file: Path, text: str, data: dict[str, Any], table: str,
+             others: tuple[str, ...] = ()) -> list[tuple[int, dict]]:
     for key in data:
         if key != table:
-            raise _unknown(file, text, key, [table], None)
+            raise _unknown(file, text, key, [table, *others], None)
     items = data.get(table, [])
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise ConfigError(f"{file}: '{table}' must be written as [[{table}]] tables.")
@@ -269,20 +277,38 @@ def _item_fields(
                 f"{_where(file, text, key, None)}: unknown key '{key}' in {label}. {hint}"
                 f"Known keys: {', '.join(sorted(fields))}."
             )
-        want = fields[key].type
-        ok = (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-            if "tuple" in str(want)
-            else isinstance(value, bool) if want == "bool" else isinstance(value, str)
-        )
-        if not ok:
-            kind = ("a list of strings" if "tuple" in str(want)
-                    else "true or false" if want == "bool" else "a string")
-            raise ConfigError(f"{_where(file, text, key, None)}: {key} in {label} must be {kind}.")
+        kind = _ITEM_TYPES[str(fields[key].type)]
+        if not kind[1](value):
+            raise ConfigError(
+                f"{_where(file, text, key, None)}: {key} in {label} must be {kind[0]}.")
     for key in required:
         if not str(item.get(key, "")).strip():
             raise ConfigError(f"{file}: {label} has no '{key}'. Add {key} = \"…\" to it.")
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
+    return {k: _frozen(v) for k, v in item.items()}
+
+
+def _strings(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v)
+
+
+_ITEM_TYPES: dict[str, tuple[str, Any]] = {
+    "str": ("a string", lambda v: isinstance(v, str)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "float": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "tuple[str, ...]": ("a list of strings", _strings),
+    "dict[str, tuple[str, ...]]": (
+        'a table of lists of strings, e.g. [topic.aliases] putin = ["Vladimir Putin", "Putin"]',
+        lambda v: isinstance(v, dict) and all(_strings(x) for x in v.values()),
+    ),
+}
+
+
+def _frozen(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(v)
+    if isinstance(v, dict):
+        return {k: tuple(x) for k, x in v.items()}
+    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 def load_feeds(file: Path) -> tuple[FeedSpec, ...]:
@@ -321,10 +347,15 @@ def load_topics(file: Path) -> tuple[TopicSpec, ...]:
     from tasks.topics import QueryError, parse_query  # topics own the query language
 
     data, text = _read_toml(file)
+    shared = data.pop("aliases", {})
+    if not _ITEM_TYPES["dict[str, tuple[str, ...]]"][1](shared):
+        raise ConfigError(f"{_where(file, text, 'aliases', None)}: [aliases] must be a table "
+                          f'of lists of strings, e.g. putin = ["Vladimir Putin", "Putin"].')
     topics: list[TopicSpec] = []
     names: set[str] = set()
-    for n, item in _entries(file, text, data, "topic"):
+    for n, item in _entries(file, text, data, "topic", ("aliases",)):
         values = _item_fields(file, text, "topic", n, item, TopicSpec, ("name", "query"))
+        values["aliases"] = {**_frozen(shared), **values.get("aliases", {})}
         name = values["name"]
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
             raise ConfigError(
@@ -335,7 +366,7 @@ def load_topics(file: Path) -> tuple[TopicSpec, ...]:
             raise ConfigError(f"{file}: topic {name!r} is defined twice. Rename or remove one.")
         names.add(name)
         try:
-            parse_query(values["query"])
+            parse_query(values["query"], values["aliases"])
         except QueryError as e:
             raise ConfigError(f"{file}: topic {name!r}: {e}") from None
         topics.append(TopicSpec(**values))

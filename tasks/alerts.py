@@ -32,11 +32,13 @@ def channels_for(cfg: Config) -> dict[str, list[str]]:
     return {t.name: builtin + list(t.channels) for t in cfg.topics}
 
 
-def record_alerts(cfg: Config, run_id: str, matches: list[Match]) -> list[tuple[str, str]]:
+def record_alerts(cfg: Config, run_id: str, matches: list[Match],
+                  alert: bool = True) -> tuple[int, list[tuple[str, str]]]:
+    """Store matches and (unless alert=False) their alerts; return (new matches, alerted)."""
     now = datetime.now(UTC)
     rows = [{**asdict(m), "terms": list(m.terms), "matched_at": now, "run_id": run_id}
             for m in matches]
-    return db.record_matches(cfg.warehouse_path, rows, channels_for(cfg))
+    return db.record_matches(cfg.warehouse_path, rows, channels_for(cfg), alert)
 
 
 def describe(a: Alert) -> tuple[str, str]:
@@ -44,14 +46,15 @@ def describe(a: Alert) -> tuple[str, str]:
     when = a.published_at.strftime("%Y-%m-%d %H:%M UTC") if a.published_at else "date unknown"
     title = f"[{a.topic}] {a.title or a.url}"
     body = (f"{a.outlet} · {when}\n{a.url}\n"
-            f"score {a.score:g}; matched {', '.join(a.terms)}")
+            + (f"{a.snippet}\n" if a.snippet else "")
+            + f"score {a.score:g}; matched {', '.join(a.terms)}")
     return title, body
 
 
 def _log_line(a: Alert) -> str:
     rec = {"topic": a.topic, "article_id": a.article_id, "title": a.title, "outlet": a.outlet,
            "url": a.url, "published_at": a.published_at.isoformat() if a.published_at else None,
-           "score": a.score, "terms": list(a.terms)}
+           "score": a.score, "terms": list(a.terms), "snippet": a.snippet}
     return json.dumps(rec, ensure_ascii=False)
 
 
@@ -97,7 +100,8 @@ def alert_log(path: Path) -> list[dict]:
 
 
 @stage("record-alerts")
-def record_alerts_task(cfg: Config, run_id: str, matches: list[Match]) -> list[tuple[str, str]]:
+def record_alerts_task(cfg: Config, run_id: str,
+                       matches: list[Match]) -> tuple[int, list[tuple[str, str]]]:
     return record_alerts(cfg, run_id, matches)
 
 

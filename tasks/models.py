@@ -121,6 +121,7 @@ class Match:
     article_id: str
     score: float
     terms: tuple[str, ...]
+    snippet: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class Alert:
     published_at: datetime | None
     score: float
     terms: tuple[str, ...]
+    snippet: str | None
     channel: str
 
 

@@ -1,33 +1,45 @@
 """The topic query language: Lucene syntax (as Media Cloud users write it), parsed by luqum.
 
-Supported now: terms, "phrases", trailing wildcards (talk*), AND, OR, NOT / -term, +term,
-parentheses, proximity ("trump putin"~15: all words within 15 words of each other, any order)
-and the fields title:, lead: and text:. Terms written side by side mean AND (as in Google and
-Media Cloud's web search), not Lucene's OR. Matching is case- and accent-insensitive.
+Terms, "phrases", trailing wildcards (talk*), AND, OR, NOT / -term, +term, parentheses,
+proximity ("trump putin"~15: all words within 15 words of each other, in any order), and the
+fields title:, lead: (the first two sentences), text:, outlet:, domain: and lang:. Terms side
+by side mean AND (as in Google and Media Cloud's web search), not Lucene's OR. Matching is case-
+and accent-insensitive, and English word forms meet at their stem (talks, talked, talking →
+talk). A topic's aliases let a query say `putin` for ("vladimir putin" OR putin OR путин).
 
-A query compiles once into a tree of small matcher objects; a document is tokenised once per
-field. Each match carries the terms that matched and where, which gives its score.
+A query compiles once into a tree of small matcher objects; an article is tokenised and stemmed
+once. A match carries the terms that matched, a score that weighs where they stand, and a
+snippet of the sentence that shows it best.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import urlsplit
 
+import snowballstemmer
 from luqum import tree
 from luqum.exceptions import ParseError
 from luqum.parser import parser
 
-FIELDS = ("title", "lead", "text")
+TEXT_FIELDS = ("title", "lead", "text")
+META_FIELDS = ("outlet", "domain", "lang")
 # Evidence in the title or the lead says more about an article's subject than a passing
 # mention deep in the text.
 FIELD_WEIGHTS = {"title": 3.0, "lead": 2.0, "text": 1.0}
-LEAD_SENTENCES = 3  # the first three sentences: the news is told there
+LEAD_SENTENCES = 2  # the lede and the sentence after it: where a report says what it is about
+# Positions jump this far between sentences, as Elasticsearch's position_increment_gap does
+# between values: a phrase or a proximity of up to this many words never spans two sentences.
+SENTENCE_GAP = 100
+SNIPPET_SENTENCES = 2  # enough to show why, short enough for a phone notification
 
 _TOKEN = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
+_STEMMER = snowballstemmer.stemmer("english")
 
 
 class QueryError(ValueError):
@@ -44,34 +56,64 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
+@lru_cache(maxsize=500_000)
+def stem(word: str) -> str:
+    """English stem of a folded word; cached, since news vocabulary repeats."""
+    return _STEMMER.stemWord(word) if word.isalpha() else word
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+
+
 def lead_of(text: str) -> str:
-    return " ".join(_SENTENCE_END.split(text.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES])
+    return " ".join(sentences(text)[:LEAD_SENTENCES])
+
+
+def domain_of(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def positioned(text: str) -> dict[int, str]:
+    """Folded words by position, with a gap of SENTENCE_GAP between sentences."""
+    out: dict[int, str] = {}
+    for n, s in enumerate(sentences(text)):
+        for i, t in enumerate(tokens(s)):
+            out[n * SENTENCE_GAP + i] = t
+    return out
 
 
 @dataclass
 class Document:
-    """An article as the matcher sees it: each field tokenised once."""
+    """An article as the matcher sees it: each text field tokenised and stemmed once."""
 
     title: str
     text: str
-    fields: dict[str, list[str]] = field(init=False)
+    outlet: str = ""
+    url: str = ""
+    lang: str = ""
+    raw: dict[str, dict[int, str]] = field(init=False)
     index: dict[str, dict[str, list[int]]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.fields = {
-            "title": tokens(self.title),
-            "lead": tokens(lead_of(self.text)),
-            "text": tokens(self.text),
-        }
+        self.raw = {"title": positioned(self.title), "text": positioned(self.text)}
+        lead_end = LEAD_SENTENCES * SENTENCE_GAP
+        self.raw["lead"] = {p: t for p, t in self.raw["text"].items() if p < lead_end}
         self.index = {}
-        for name, toks in self.fields.items():
+        for name, toks in self.raw.items():
             positions: dict[str, list[int]] = {}
-            for i, t in enumerate(toks):
-                positions.setdefault(t, []).append(i)
+            for p, t in toks.items():
+                positions.setdefault(stem(t), []).append(p)
             self.index[name] = positions
 
+    @property
+    def domain(self) -> str:
+        return domain_of(self.url)
 
-Hits = set[tuple[str, str]]  # (field, matched term)
+
+Hit = tuple[str, str]  # (field, what matched as it stands in the article)
+Hits = set[Hit]
 
 
 class Node:
@@ -82,14 +124,17 @@ class Node:
 
 @dataclass
 class Term(Node):
-    word: str
-    prefix: bool = False
+    """One word position: any of `stems` (a word, or a single-word alias's forms), or a prefix."""
+
+    stems: tuple[str, ...]
+    prefix: str | None = None
 
     def positions(self, doc: Document, fname: str) -> list[tuple[int, str]]:
+        raw = doc.raw[fname]
+        if self.prefix is not None:
+            return [(p, t) for p, t in raw.items() if t.startswith(self.prefix)]
         index = doc.index[fname]
-        if not self.prefix:
-            return [(p, self.word) for p in index.get(self.word, ())]
-        return [(p, t) for t, ps in index.items() if t.startswith(self.word) for p in ps]
+        return [(p, raw[p]) for s in self.stems for p in index.get(s, ())]
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         hits = {(f, t) for f in fields for _, t in self.positions(doc, f)}
@@ -99,7 +144,7 @@ class Term(Node):
 @dataclass
 class Phrase(Node):
     words: list[Term]
-    slop: int | None = None  # None: exact order, adjacent; n: all within a window of n words
+    slop: int | None = None  # None: in order, adjacent; n: all within a window of n+len words
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         hits: Hits = set()
@@ -114,14 +159,12 @@ class Phrase(Node):
         if not all(lists):
             return None
         if self.slop is None:
-            starts = {p for p, _ in lists[0]}
-            for i, lst in enumerate(lists[1:], 1):
-                starts &= {p - i for p, _ in lst}
-            if not starts:
-                return None
-            s = min(starts)
-            return " ".join(dict(lists[k])[s + k] for k in range(len(lists)))
-        # Proximity: some occurrence of every word inside one window of slop+len words.
+            at = [dict(lst) for lst in lists]
+            for start in sorted(at[0]):
+                if all(start + k in at[k] for k in range(1, len(at))):
+                    return " ".join(at[k][start + k] for k in range(len(at)))
+            return None
+        # Proximity: one occurrence of every word inside a window of slop+len words.
         window = self.slop + len(self.words)
         events = sorted((p, k, t) for k, lst in enumerate(lists) for p, t in lst)
         last: dict[int, tuple[int, str]] = {}
@@ -172,72 +215,130 @@ class InField(Node):
         return self.part.match(doc, self.fields)
 
 
-def _term(raw: str, pos: int) -> Term:
-    if "?" in raw or "*" in raw.rstrip("*"):
-        raise QueryError(
-            f"position {pos + 1}: wildcard in {raw!r} is only supported at the end of a word "
-            f"(e.g. talk*)."
-        )
-    prefix = raw.endswith("*")
-    words = tokens(raw.rstrip("*"))
-    if len(words) != 1:
-        raise QueryError(
-            f"position {pos + 1}: {raw!r} is not a single word; put it in quotes for a phrase."
-        )
-    if prefix and len(words[0]) < 3:
-        raise QueryError(
-            f"position {pos + 1}: wildcard {raw!r} needs at least 3 letters before the *."
-        )
-    return Term(words[0], prefix)
+@dataclass
+class Meta(Node):
+    """outlet:, domain: or lang: — a test on the article's metadata, not its words."""
+
+    name: str
+    value: str
+
+    def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
+        if self.name == "domain":
+            ok = doc.domain == self.value or doc.domain.endswith("." + self.value)
+        elif self.name == "lang":
+            ok = fold(doc.lang).split("-")[0] == self.value
+        else:
+            have, want = tokens(doc.outlet), tokens(self.value)
+            ok = any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1))
+        return {(self.name, self.value)} if ok else None
 
 
-def _compile(node: tree.Item) -> Node:
-    pos = node.pos or 0
-    match node:
-        case tree.Word():
-            if node.value.upper() in ("AND", "OR", "NOT", "&&", "||"):
-                raise QueryError(f"position {pos + 1}: {node.value!r} has nothing on one side.")
-            return _term(node.value, pos)
-        case tree.Phrase():
-            words = [Term(w) for w in tokens(node.value.strip('"'))]
-            if not words:
-                raise QueryError(f"position {pos + 1}: the phrase {node.value} has no words.")
-            return words[0] if len(words) == 1 else Phrase(words)
-        case tree.Fuzzy():
-            raise QueryError(
-                f"position {pos + 1}: ~ after a single word (fuzzy search) is not supported;"
-                f' for proximity quote the words: "trump putin"~15.'
-            )
-        case tree.Proximity():  # luqum only builds it around a phrase
-            words = [Term(w) for w in tokens(node.children[0].value.strip('"'))]
-            return Phrase(words, slop=int(node.degree if node.degree is not None else 0))
-        case tree.AndOperation() | tree.UnknownOperation():
-            return And([_compile(c) for c in node.children])
-        case tree.OrOperation():
-            return Or([_compile(c) for c in node.children])
-        case tree.Not() | tree.Prohibit():
-            return Not(_compile(node.children[0]))
-        case tree.Plus() | tree.Group() | tree.FieldGroup():
-            return _compile(node.children[0])
-        case tree.SearchField():
-            name = node.name.lower()
-            if name not in FIELDS:
+class Compiler:
+    """Turns luqum's tree into matchers, expanding a topic's aliases."""
+
+    def __init__(self, aliases: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.aliases = {fold(k): list(v) for k, v in (aliases or {}).items()}
+
+    def word(self, raw: str, pos: int, in_phrase: bool = False) -> Node:
+        if "?" in raw or "*" in raw.rstrip("*"):
+            raise QueryError(f"position {pos + 1}: wildcard in {raw!r} is only supported at the "
+                             f"end of a word (e.g. talk*).")
+        folded = fold(raw)
+        if folded in self.aliases:
+            return self.alias(folded, pos, in_phrase)
+        words = tokens(raw.rstrip("*"))
+        if len(words) != 1:
+            raise QueryError(f"position {pos + 1}: {raw!r} is not a single word; put it in "
+                             f"quotes for a phrase.")
+        if raw.endswith("*"):
+            if len(words[0]) < 3:
+                raise QueryError(f"position {pos + 1}: wildcard {raw!r} needs at least 3 "
+                                 f"letters before the *.")
+            return Term((), prefix=words[0])
+        return Term((stem(words[0]),))
+
+    def alias(self, name: str, pos: int, in_phrase: bool) -> Node:
+        entries = [tokens(e) for e in self.aliases[name]]
+        if in_phrase:
+            if any(len(e) != 1 for e in entries):
                 raise QueryError(
-                    f"position {pos + 1}: unknown field {node.name!r}; "
-                    f"use one of {', '.join(f + ':' for f in FIELDS)}."
-                )
-            return InField(("title",) if name == "title" else (name,), _compile(node.expr))
-    raise QueryError(
-        f"position {pos + 1}: {type(node).__name__.lower()} ({node}) is not supported "
-        f"in topic queries."
-    )
+                    f"position {pos + 1}: alias {name!r} has entries of several words, so it "
+                    f"cannot stand inside quotes; use single-word entries or write it outside.")
+            return Term(tuple(sorted({stem(e[0]) for e in entries})))
+        parts: list[Node] = [Term((stem(e[0]),)) if len(e) == 1
+                             else Phrase([Term((stem(w),)) for w in e]) for e in entries if e]
+        return Or(parts)
+
+    def phrase(self, value: str, pos: int, slop: int | None) -> Node:
+        words = [self.word(w, pos, in_phrase=True) for w in re.findall(r"\w+\*?", value)]
+        if not words:
+            raise QueryError(f"position {pos + 1}: the phrase {value} has no words.")
+        if len(words) == 1 and slop is None:
+            return words[0]
+        return Phrase(words, slop)  # type: ignore[arg-type]
+
+    def compile(self, node: tree.Item) -> Node:
+        pos = node.pos or 0
+        match node:
+            case tree.Word():
+                if node.value.upper() in ("AND", "OR", "NOT", "&&", "||"):
+                    raise QueryError(f"position {pos + 1}: {node.value!r} has nothing on one "
+                                     f"side.")
+                return self.word(node.value, pos)
+            case tree.Phrase():
+                return self.phrase(node.value, pos, None)
+            case tree.Fuzzy():
+                raise QueryError(
+                    f"position {pos + 1}: ~ after a single word (fuzzy search) is not "
+                    f'supported; for proximity quote the words: "trump putin"~15.')
+            case tree.Proximity():  # luqum only builds it around a phrase
+                degree = int(node.degree if node.degree is not None else 0)
+                return self.phrase(node.children[0].value, pos, degree)
+            case tree.AndOperation() | tree.UnknownOperation():
+                return And([self.compile(c) for c in node.children])
+            case tree.OrOperation():
+                return Or([self.compile(c) for c in node.children])
+            case tree.Not() | tree.Prohibit():
+                return Not(self.compile(node.children[0]))
+            case tree.Plus() | tree.Group() | tree.FieldGroup():
+                return self.compile(node.children[0])
+            case tree.SearchField():
+                return self.field(node, pos)
+        raise QueryError(f"position {pos + 1}: {type(node).__name__.lower()} ({node}) is not "
+                         f"supported in topic queries.")
+
+    def field(self, node: tree.SearchField, pos: int) -> Node:
+        name = node.name.lower()
+        if name in TEXT_FIELDS:
+            return InField((name,), self.compile(node.expr))
+        if name in META_FIELDS:
+            return self.meta(name, node.expr, pos)
+        raise QueryError(f"position {pos + 1}: unknown field {node.name!r}; use one of "
+                         f"{', '.join(f + ':' for f in TEXT_FIELDS + META_FIELDS)}.")
+
+    def meta(self, name: str, expr: tree.Item, pos: int) -> Node:
+        match expr:
+            case tree.Word() | tree.Phrase():
+                value = fold(expr.value.strip('"'))
+                return Meta(name, value.removeprefix("www.") if name == "domain" else value)
+            case tree.FieldGroup() | tree.Group():
+                return self.meta(name, expr.children[0], pos)
+            case tree.OrOperation():
+                return Or([self.meta(name, c, pos) for c in expr.children])
+        example = {"domain": "example.com", "lang": "en", "outlet": '"Capital Wire"'}[name]
+        raise QueryError(f"position {pos + 1}: {name}: takes a value or (a OR b), "
+                         f"e.g. {name}:{example}.")
 
 
 _POSITION = re.compile(r"unexpected\s+'(.*?)' at position (\d+)")
 
 
+def parse_query(query: str, aliases: Mapping[str, Sequence[str]] | None = None) -> Node:
+    return _parse(query, tuple(sorted((k, tuple(v)) for k, v in (aliases or {}).items())))
+
+
 @lru_cache(maxsize=1024)
-def parse_query(query: str) -> Node:
+def _parse(query: str, aliases: tuple[tuple[str, tuple[str, ...]], ...]) -> Node:
     if not query.strip():
         raise QueryError("the query is empty; write some words, e.g. trump AND putin.")
     try:
@@ -245,15 +346,11 @@ def parse_query(query: str) -> Node:
     except ParseError as e:
         m = _POSITION.search(str(e))
         if m:
-            raise QueryError(
-                f"position {int(m.group(2)) + 1}: unexpected {m.group(1)!r}. Check the "
-                f"operators and parentheses around it."
-            ) from None
-        raise QueryError(
-            "unexpected end of the query: a parenthesis or quote is not closed, "
-            "or an operator has nothing after it."
-        ) from None
-    compiled = _compile(parsed)
+            raise QueryError(f"position {int(m.group(2)) + 1}: unexpected {m.group(1)!r}. Check "
+                             f"the operators and parentheses around it.") from None
+        raise QueryError("unexpected end of the query: a parenthesis or quote is not closed, "
+                         "or an operator has nothing after it.") from None
+    compiled = Compiler(dict(aliases)).compile(parsed)
     if isinstance(compiled, Not):
         raise QueryError("the query only excludes; add at least one word to look for.")
     return compiled
@@ -264,13 +361,16 @@ class Verdict:
     matched: bool
     score: float
     terms: tuple[str, ...]  # "field:term", sorted
+    snippet: str = ""
 
 
-def evaluate(query: str, doc: Document) -> Verdict:
-    hits = parse_query(query).match(doc, ("title", "text"))
+def evaluate(query: str | Node, doc: Document,
+             aliases: Mapping[str, Sequence[str]] | None = None) -> Verdict:
+    node = parse_query(query, aliases) if isinstance(query, str) else query
+    hits = node.match(doc, ("title", "text"))
     if hits is None:
         return Verdict(False, 0.0, ())
-    lead = set(doc.fields["lead"])
+    lead = set(doc.raw["lead"].values())
     terms: set[str] = set()
     score = 0.0
     for f, t in hits:
@@ -279,5 +379,24 @@ def evaluate(query: str, doc: Document) -> Verdict:
             f = "lead"
         if f"{f}:{t}" not in terms:
             terms.add(f"{f}:{t}")
-            score += FIELD_WEIGHTS[f]
-    return Verdict(True, round(score, 2), tuple(sorted(terms)))
+            score += FIELD_WEIGHTS.get(f, 0.0)
+    return Verdict(True, round(score, 2), tuple(sorted(terms)), snippet(doc, hits))
+
+
+def snippet(doc: Document, hits: Hits) -> str:
+    """The sentences that hold the most matched words, with those words in **bold**."""
+    words = {w for f, t in hits if f in TEXT_FIELDS for w in tokens(t)}
+    if not words:
+        return ""
+    ranked = []
+    for i, s in enumerate(sentences(doc.text)):
+        found = {w for w in tokens(s) if w in words}
+        if found:
+            ranked.append((-len(found), i, s))
+    best = sorted(sorted(ranked)[:SNIPPET_SENTENCES], key=lambda r: r[1])
+    return " … ".join(_bold(s, words) for _, _, s in best)
+
+
+def _bold(sentence: str, words: set[str]) -> str:
+    return _TOKEN.sub(lambda m: f"**{m.group(0)}**" if fold(m.group(0)) in words
+                      else m.group(0), sentence)

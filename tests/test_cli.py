@@ -207,3 +207,94 @@ def test_format_table_truncates_and_counts() -> None:
         "y      1.5\n"
         "(2 rows)"
     )
+
+
+SNIPPET = (
+    "US President Donald Trump said he has spoken to Russian President Vladimir **Putin** by "
+    "**phone** about ending the war in Ukraine, the New York Post reported, the first known "
+    "direct conversation between **Putin** and a US president since early 2022. … In an "
+    "interview aboard Air Force One on Friday, Trump told the New York Post that he had "
+    '"better not say", when asked how many times he and **Putin** had spoken.')
+
+
+@pytest.mark.slow
+def test_topics_test_shows_counts_days_and_top_matches(warehouse) -> None:
+    cfg, _ = warehouse
+    proc = cli("--config", str(cfg), "topics", "test", "--limit", "2",
+               'title:(putin AND phone) OR outlet:"daily meridian"')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (
+        "searched 7 article(s), 4 match (57.1%); nothing was saved\n"
+        "\n"
+        "matches per day\n"
+        "day         matches\n"
+        "----------  -------\n"
+        "2025-02-08  1\n"
+        "2025-02-09  3\n"
+        "(2 rows)\n"
+        "\n"
+        "top 2 match(es)\n"
+        "    6  2025-02-09  Capital Wire: Trump and Putin discussed ending the war by phone, "
+        "Trump says\n"
+        f"       {SNIPPET}\n"
+        "    6  2025-02-09  Northern Ledger: Trump tells New York Post he spoke with Putin by "
+        "phone\n"
+        f"       {SNIPPET}\n"
+    )
+    before = cli("--config", str(cfg), "sql", "SELECT count(*) FROM topic_matches").stdout
+    assert before.splitlines()[2] == "3"  # nothing was saved
+
+
+@pytest.mark.slow
+def test_topics_test_with_a_topic_and_a_bad_query(warehouse) -> None:
+    cfg, _ = warehouse
+    proc = cli("--config", str(cfg), "topics", "test", "--topic", "trump-putin-contacts",
+               "--limit", "1")
+    assert proc.stdout.splitlines()[0] == (
+        "searched 7 article(s), 3 match (42.9%); nothing was saved")
+    assert proc.stdout.splitlines()[-1].startswith("       US President Donald **Trump** said")
+    bad = cli("--config", str(cfg), "topics", "test", "putin AND (trump")
+    assert bad.returncode == 2
+    assert bad.stderr == (
+        "error: bad query: unexpected end of the query: a parenthesis or quote is not closed, "
+        "or an operator has nothing after it.\n")
+    unknown = cli("--config", str(cfg), "topics", "test", "--topic", "nope")
+    assert unknown.returncode == 2
+    assert unknown.stderr == (
+        f"error: {cfg}: no topic named 'nope' in topics.toml (topics: trump-putin-contacts).\n")
+
+
+@pytest.mark.slow
+def test_topics_backfill_stores_without_alerting(warehouse, tmp_path: Path) -> None:
+    import shutil
+
+    src, _ = warehouse
+    for name in ("newswatch.toml", "feeds.toml", "nw.duckdb"):
+        shutil.copy(src.parent / name, tmp_path / name)
+    (tmp_path / "topics.toml").write_text(
+        (src.parent / "topics.toml").read_text(encoding="utf-8")
+        + '\n[[topic]]\nname = "chess"\nquery = "chess AND (venue OR championship)"\n',
+        encoding="utf-8")
+    cfg = tmp_path / "newswatch.toml"
+    proc = cli("--config", str(cfg), "topics", "backfill", "chess")
+    assert proc.stdout == (
+        "chess: 1 new match(es) stored, 0 alert(s) (backfill does not alert; --alert to send "
+        "them)\n")
+    again = cli("--config", str(cfg), "topics", "backfill", "chess", "--alert")
+    assert again.stdout.startswith(
+        "ALERT [chess] Chess federation names venue for next world championship match\n")
+    assert again.stdout.endswith("chess: 0 new match(es) stored, 1 alert(s)\n")
+    log = (tmp_path / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(log) == 1 and '"topic": "chess"' in log[0]
+
+
+def test_topics_list(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [], topics_toml=(
+        '[[topic]]\nname = "a"\nquery = "x AND y"\nmin_score = 2\nchannels = ["json://h/p"]\n'
+        '[[topic]]\nname = "b"\nquery = """z\n  OR w"""\nenabled = false\n'))
+    assert cli("--config", str(cfg), "topics", "list").stdout == (
+        "topic  enabled  min score  channels  query\n"
+        "-----  -------  ---------  --------  -------\n"
+        "a      yes      2          1         x AND y\n"
+        "b      no       0          0         z OR w\n"
+        "(2 rows)\n")

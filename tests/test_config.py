@@ -57,7 +57,7 @@ def test_unknown_key_names_file_line_and_fix(tmp_path: Path) -> None:
 def test_unknown_section(tmp_path: Path) -> None:
     msg = _error(tmp_path, "[fetcher]\nx = 1\n")
     assert msg == (
-        "TMP/newswatch.toml: unknown key 'fetcher'. Did you mean 'fetch'? "
+        "TMP/newswatch.toml, line 1: unknown key 'fetcher'. Did you mean 'fetch'? "
         "Known keys: alerts, extract, fetch, sources, warehouse."
     )
 
@@ -163,3 +163,32 @@ def test_cli_reports_bad_config_and_exits_2(tmp_path: Path) -> None:
         f"error: {tmp_path}/newswatch.toml, line 2: alerts.terminal must be a boolean, got 1. "
         f"Write e.g. terminal = true (the default).\n"
     )
+
+
+def test_topic_aliases_and_min_score(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [], topics_toml=(
+        '[aliases]\nputin = ["Putin", "Vladimir Putin"]\n\n'
+        '[[topic]]\nname = "a"\nquery = "putin"\nmin_score = 4\n\n'
+        '[[topic]]\nname = "b"\nquery = "putin"\n[topic.aliases]\nputin = ["Путин"]\n'))
+    a, b = load_config(cfg).topics
+    assert (a.min_score, a.aliases) == (4.0, {"putin": ("Putin", "Vladimir Putin")})
+    assert b.aliases == {"putin": ("Путин",)}  # a topic's own alias wins
+
+
+def test_topic_alias_must_be_a_list(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [], topics_toml=(
+        '[[topic]]\nname = "a"\nquery = "putin"\n[topic.aliases]\nputin = "Putin"\n'))
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    assert str(e.value) == (
+        f"{tmp_path}/topics.toml, line 4: aliases in [[topic]] #1 must be a table of lists of "
+        f'strings, e.g. [topic.aliases] putin = ["Vladimir Putin", "Putin"].')
+
+
+def test_topic_min_score_must_be_a_number(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [], topics_toml=(
+        '[[topic]]\nname = "a"\nquery = "putin"\nmin_score = "high"\n'))
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    assert str(e.value) == (
+        f"{tmp_path}/topics.toml, line 4: min_score in [[topic]] #1 must be a number.")

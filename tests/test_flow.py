@@ -66,6 +66,10 @@ def test_seed_to_alert_and_nothing_twice(site: servers.Server, tmp_path: Path) -
         matched = q(cfg, f"""SELECT a.title FROM topic_matches m JOIN articles a USING
                             (article_id) WHERE topic = '{TOPIC}' ORDER BY a.published_at""")
         assert [t for (t,) in matched] == COPY_TITLES
+        [(snippet,)] = q(cfg, f"""SELECT m.snippet FROM topic_matches m JOIN articles a
+                                  USING (article_id) WHERE a.title = '{SEED_TITLE}'""")
+        assert snippet.startswith("US President Donald **Trump** said he has **spoken** to "
+                                  "Russian President Vladimir **Putin** by phone")
         logged = alert_log(tmp_path / "alerts.jsonl")
         assert [a["title"] for a in logged] == COPY_TITLES
         assert [a["outlet"] for a in logged] == [

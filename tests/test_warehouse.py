@@ -18,13 +18,28 @@ README = Path(db.__file__).parent / "README.md"
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    assert db.migrate(path) == ["001_init"]
+    assert db.migrate(path) == ["001_init", "002_match_snippets"]
     assert db.migrate(path) == []
     with duckdb.connect(str(path)) as con:
-        for stmt in (Path(db.MIGRATIONS) / "001_init.sql").read_text().split(";"):
-            if stmt.strip():
-                con.execute(stmt)  # every statement can run again on an existing file
-        assert con.execute("SELECT version FROM schema_migrations").fetchall() == [("001_init",)]
+        for file in sorted(Path(db.MIGRATIONS).glob("*.sql")):
+            for stmt in file.read_text().split(";"):
+                if stmt.strip():
+                    con.execute(stmt)  # every statement can run again on an existing file
+        assert con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [
+            ("001_init",), ("002_match_snippets",)]
+
+
+def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE schema_migrations (version VARCHAR PRIMARY KEY, "
+                    "applied_at TIMESTAMPTZ NOT NULL)")
+        con.execute((Path(db.MIGRATIONS) / "001_init.sql").read_text())
+        con.execute("INSERT INTO schema_migrations VALUES ('001_init', now())")
+        con.execute("INSERT INTO topic_matches VALUES ('t', 'a', now(), 1, ['x'], 'r')")
+    assert db.migrate(path) == ["002_match_snippets"]
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT topic, snippet FROM topic_matches").fetchall() == [("t", None)]
 
 
 def _documented() -> dict[str, dict[str, str]]:

@@ -113,11 +113,10 @@ def run_batch(con: Any, name: str, table: pa.Table) -> list[tuple]:
     if table.num_rows == 0:
         return []
     con.register("batch", table)
-    try:
-        cur = con.execute(sql(name))
-        return cur.fetchall() if cur.description else []
-    finally:
-        con.unregister("batch")
+    cur = con.execute(sql(name))  # on error the transaction is rolled back and closed anyway
+    rows = cur.fetchall() if cur.description else []
+    con.unregister("batch")
+    return rows
 
 
 def _fetch(con: Any, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -160,7 +159,7 @@ EXTRACT_LOG_SCHEMA = pa.schema([
 ID_SCHEMA = pa.schema([("article_id", S)])
 MATCH_SCHEMA = pa.schema([
     ("topic", S), ("article_id", S), ("matched_at", TS), ("score", pa.float64()),
-    ("terms", pa.list_(S)), ("run_id", S),
+    ("terms", pa.list_(S)), ("run_id", S), ("snippet", S),
 ])
 OUTBOX_SCHEMA = pa.schema([("topic", S), ("article_id", S), ("channel", S)])
 DELIVERY_SCHEMA = pa.schema([
@@ -171,7 +170,6 @@ DELIVERY_SCHEMA = pa.schema([
 # --- What the stages read and write --------------------------------------------------------
 
 def start_run(path: Path, run_id: str, started_at: datetime) -> None:
-    migrate(path)
     with transaction(path) as con:
         con.execute(sql("start_run"), {"run_id": run_id, "started_at": started_at})
 
@@ -236,17 +234,30 @@ def articles_for_matching(path: Path, article_ids: Sequence[str]) -> list[dict[s
         return _fetch(con, "articles_for_matching")
 
 
+def iter_articles(path: Path, wait_s: float, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every original article, read in batches on a read-only connection."""
+    with connect(path, read_only=True, wait_s=wait_s) as con:
+        cur = con.execute(sql("all_articles"))
+        cols = [d[0] for d in cur.description]
+        while rows := cur.fetchmany(batch):
+            yield from (dict(zip(cols, r, strict=True)) for r in rows)
+
+
 def record_matches(path: Path, matches: Sequence[dict[str, Any]],
-                   channels: dict[str, Sequence[str]]) -> list[tuple[str, str]]:
+                   channels: dict[str, Sequence[str]], alert: bool = True
+                   ) -> tuple[int, list[tuple[str, str]]]:
     """Store matches, their alerts and the alerts' pending deliveries in one transaction
-    (an outbox: delivery happens after the commit). Return the (topic, article) alerted now."""
+    (an outbox: delivery happens after the commit). Return how many matches are new and the
+    (topic, article) alerted now. With alert=False (a backfill) only matches are stored."""
     with transaction(path) as con:
-        run_batch(con, "insert_matches", to_arrow(matches, MATCH_SCHEMA))
+        stored = len(run_batch(con, "insert_matches", to_arrow(matches, MATCH_SCHEMA)))
+        if not alert:
+            return stored, []
         new = run_batch(con, "insert_alerts", to_arrow(matches, MATCH_SCHEMA))
         outbox = [{"topic": t, "article_id": a, "channel": c}
                   for t, a in new for c in channels.get(t, ())]
         run_batch(con, "insert_deliveries", to_arrow(outbox, OUTBOX_SCHEMA))
-    return sorted((t, a) for t, a in new)
+    return stored, sorted((t, a) for t, a in new)
 
 
 def pending_deliveries(path: Path, max_attempts: int) -> list[dict[str, Any]]:
@@ -279,9 +290,10 @@ class RunInProgress(Exception):
 
 @contextlib.contextmanager
 def writer_lock(path: Path) -> Iterator[None]:
-    """One ingest run per warehouse at a time, across processes: two runs interleaving their
-    short transactions would race on the same entries. The lock is a file beside the warehouse;
-    the OS releases it if the process dies."""
+    """One writing job (an ingest run, a backfill) per warehouse at a time, across processes:
+    two jobs interleaving their short transactions would race on the same rows. The lock is a
+    file beside the warehouse; the OS releases it if the process dies. Holding it, the job
+    brings the schema up to date first."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -295,6 +307,7 @@ def writer_lock(path: Path) -> Iterator[None]:
                 f"Wait for it to finish."
             ) from None
         try:
+            migrate(path)
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
