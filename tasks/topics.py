@@ -14,11 +14,12 @@ snippet of the sentence that shows it best.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 import snowballstemmer
@@ -48,12 +49,20 @@ class QueryError(ValueError):
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: 'Zelenskiy' and 'ZELENSKIY', 'Škoda' and 'skoda'."""
+    if text.isascii():  # most news text: nothing to decompose
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=200_000)
+def _fold_word(word: str) -> str:
+    return fold(word)
+
+
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(fold(text))
+    """Folded words. Word by word, so the slow Unicode path runs once per distinct word."""
+    return [w.lower() if w.isascii() else _fold_word(w) for w in _TOKEN.findall(text)]
 
 
 @lru_cache(maxsize=500_000)
@@ -75,10 +84,10 @@ def domain_of(url: str) -> str:
     return host.removeprefix("www.")
 
 
-def positioned(text: str) -> dict[int, str]:
+def positioned(parts: list[str]) -> dict[int, str]:
     """Folded words by position, with a gap of SENTENCE_GAP between sentences."""
     out: dict[int, str] = {}
-    for n, s in enumerate(sentences(text)):
+    for n, s in enumerate(parts):
         for i, t in enumerate(tokens(s)):
             out[n * SENTENCE_GAP + i] = t
     return out
@@ -97,7 +106,8 @@ class Document:
     index: dict[str, dict[str, list[int]]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.raw = {"title": positioned(self.title), "text": positioned(self.text)}
+        self.sentences = sentences(self.text)
+        self.raw = {"title": positioned(sentences(self.title)), "text": positioned(self.sentences)}
         lead_end = LEAD_SENTENCES * SENTENCE_GAP
         self.raw["lead"] = {p: t for p, t in self.raw["text"].items() if p < lead_end}
         self.index = {}
@@ -110,6 +120,36 @@ class Document:
     @property
     def domain(self) -> str:
         return domain_of(self.url)
+
+    @cached_property
+    def vocabulary(self) -> dict[str, list[str]]:
+        """Each field's distinct words, sorted: a prefix is a bisect away."""
+        return {f: sorted(set(toks.values())) for f, toks in self.raw.items()}
+
+    @cached_property
+    def by_word(self) -> dict[str, dict[str, list[int]]]:
+        out: dict[str, dict[str, list[int]]] = {}
+        for f, toks in self.raw.items():
+            positions: dict[str, list[int]] = {}
+            for p, t in toks.items():
+                positions.setdefault(t, []).append(p)
+            out[f] = positions
+        return out
+
+    @cached_property
+    def surfaces(self) -> dict[str, dict[str, set[str]]]:
+        """Each field's stems with the words that stand for them: a term needs no positions."""
+        out: dict[str, dict[str, set[str]]] = {}
+        for f, toks in self.raw.items():
+            forms: dict[str, set[str]] = {}
+            for t in set(toks.values()):
+                forms.setdefault(stem(t), set()).add(t)
+            out[f] = forms
+        return out
+
+    @cached_property
+    def sentence_words(self) -> list[set[str]]:
+        return [set(tokens(s)) for s in self.sentences]
 
 
 Hit = tuple[str, str]  # (field, what matched as it stands in the article)
@@ -132,12 +172,22 @@ class Term(Node):
     def positions(self, doc: Document, fname: str) -> list[tuple[int, str]]:
         raw = doc.raw[fname]
         if self.prefix is not None:
-            return [(p, t) for p, t in raw.items() if t.startswith(self.prefix)]
+            vocab, words = doc.vocabulary[fname], doc.by_word[fname]
+            i = bisect.bisect_left(vocab, self.prefix)
+            found = []
+            while i < len(vocab) and vocab[i].startswith(self.prefix):
+                found += [(p, vocab[i]) for p in words[vocab[i]]]
+                i += 1
+            return found
         index = doc.index[fname]
         return [(p, raw[p]) for s in self.stems for p in index.get(s, ())]
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
-        hits = {(f, t) for f in fields for _, t in self.positions(doc, f)}
+        if self.prefix is not None:
+            hits = {(f, t) for f in fields for _, t in self.positions(doc, f)}
+        else:
+            hits = {(f, t) for f in fields for s in self.stems
+                    for t in doc.surfaces[f].get(s, ())}
         return hits or None
 
 
@@ -389,8 +439,8 @@ def snippet(doc: Document, hits: Hits) -> str:
     if not words:
         return ""
     ranked = []
-    for i, s in enumerate(sentences(doc.text)):
-        found = {w for w in tokens(s) if w in words}
+    for i, (s, have) in enumerate(zip(doc.sentences, doc.sentence_words, strict=True)):
+        found = have & words
         if found:
             ranked.append((-len(found), i, s))
     best = sorted(sorted(ranked)[:SNIPPET_SENTENCES], key=lambda r: r[1])

@@ -217,3 +217,23 @@ def test_labelled_set_precision_and_recall() -> None:
     assert (e["tp"], len(e["fp"]), len(e["fn"])) == (45, 2, 0)
     assert e["precision"] >= 0.90 and e["recall"] >= 0.90
     assert sorted(a["kind"] for a in e["fp"]) == ["other-leaders", "other-leaders"]
+
+
+def test_default_topic_on_real_articles_from_basil() -> None:
+    """BASIL's 300 real articles: 11 name both men; only the three outlets' reports of the
+    planned 2018 Helsinki meeting are about a contact between them."""
+    import json
+
+    from newswatch.config import load_config
+    from tasks.match import percolate
+    from tests.conftest import ROOT
+    from tests.corpus import corpus_dir
+
+    path = corpus_dir("events", "basil") / "basil_articles.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    arts = [{"article_id": r["uuid"], "title": r["title"], "text": r["text"]} for r in rows]
+    topic = load_config(ROOT / "newswatch.toml").topics[0]
+    matched = {m.article_id for m in percolate([topic], arts)}
+    events = {r["main_event"] for r in rows if r["uuid"] in matched}
+    assert len(matched) == 3
+    assert events == {"Democrats Say Trump Should Cancel Putin Meeting After Indictments"}
