@@ -1,7 +1,7 @@
 """The ingest flow: wiring only. Each stage is one Prefect task over the whole batch.
 
 due feeds → fetch feeds → parse → keep new entries → fetch pages → extract → dedup → load →
-match topics → record alerts → deliver alerts → summary
+stories → match topics → record alerts → deliver alerts → summary
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tasks.fetch import fetch_feeds_task, fetch_pages_task
 from tasks.load import load_task
 from tasks.match import match_topics_task
 from tasks.parse import parse_feeds_task
+from tasks.stories import assign_stories_task
 from warehouse import db
 
 progress = logging.getLogger("newswatch.progress")
@@ -43,6 +44,8 @@ class RunSummary:
     no_article: int = 0
     articles_new: int = 0
     duplicates: int = 0
+    near_duplicates: int = 0
+    stories_new: int = 0
     matches_new: int = 0
     alerts_new: int = 0
     deliveries_sent: int = 0
@@ -111,9 +114,15 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     with run.stage("load"):
         new_ids = load_task(cfg, run.run_id, pages, extractions, found)
     run.articles_new = len(new_ids)
-    run.duplicates = sum(a.duplicate_of is not None for a in found.articles)
-    progress.info("stored %d new article(s), %d exact duplicate(s)", run.articles_new,
-                  run.duplicates)
+    run.duplicates = len(found.sightings) - len(found.articles)
+    progress.info("stored %d new article(s), %d exact cop(ies), %d new version(s)",
+                  run.articles_new, run.duplicates, len(found.versions))
+    with run.stage("stories"):
+        placed = assign_stories_task(cfg, new_ids, sorted(set(found.entry_article.values())))
+    run.near_duplicates = sum(p.near_duplicate_of is not None for p in placed)
+    run.stories_new = sum(p.story_id == p.article_id for p in placed)
+    progress.info("%d near-duplicate(s), %d new stor(ies)", run.near_duplicates,
+                  run.stories_new)
     with run.stage("match-topics"):
         matches = match_topics_task(cfg, new_ids)
     with run.stage("record-alerts"):

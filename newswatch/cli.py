@@ -176,8 +176,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         ("pages", f"{s.pages_fetched} fetched, {s.pages_failed} failed", sec.get("fetch-pages", 0)),
         ("extract", f"{s.extracted} extracted, {s.fallbacks} from summary, "
                     f"{s.no_article} without article", sec.get("extract", 0)),
-        ("load", f"{s.articles_new} new articles, {s.duplicates} exact duplicates",
+        ("load", f"{s.articles_new} new articles, {s.duplicates} exact copies",
          sec.get("dedup", 0) + sec.get("load", 0)),
+        ("stories", f"{s.near_duplicates} near-duplicates, {s.stories_new} new stories",
+         sec.get("stories", 0)),
         ("topics", f"{s.matches_new} matches", sec.get("match-topics", 0)),
         ("alerts", f"{s.alerts_new} new, {s.deliveries_sent} deliveries sent, "
                    f"{s.deliveries_failed} failed",

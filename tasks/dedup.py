@@ -1,12 +1,18 @@
-"""Stage 7: exact deduplication. An article's identity is its canonical URL (the page's
-rel=canonical when it gives one, else the normalised URL); its content hash catches the same
-text at another URL, which is stored but marked as a duplicate of the first so it neither
-matches topics nor alerts again. (Near-duplicates and stories come with issue 4.)"""
+"""Stage 7: exact deduplication and versions.
+
+An article's identity is its canonical URL (the page's rel=canonical or og:url when it gives
+one, else the normalised URL). Seen again:
+- at the same canonical URL with the same text: a sighting (another URL or outlet for it);
+- at the same canonical URL with other text: a new version; the old one is kept;
+- with the same text (content hash) at another canonical URL: a sighting of the first article.
+Everything else is a new article. Near-duplicates and stories come after loading (stories.py).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 from newswatch.config import Config
 from tasks import stage
@@ -34,29 +40,40 @@ def dedup(cfg: Config, extractions: list[Extraction]) -> Dedup:
              for x in usable]
     keys = [{"canonical_url": c, "content_hash": h} for _, c, h in keyed]
     known = db.known_articles(cfg.warehouse_path, keys)
-    by_url = {r["canonical_url"]: r["article_id"] for r in known}
+    by_url = {r["canonical_url"]: (r["article_id"], r["content_hash"]) for r in known}
     by_hash: dict[str, str] = {}
     for r in known:
         by_hash.setdefault(r["content_hash"], r["article_id"])
     now = datetime.now(UTC)
     articles: list[Article] = []
+    versions: dict[str, dict[str, Any]] = {}
+    sightings: list[dict[str, Any]] = []
     entry_article: dict[str, str] = {}
     for x, canonical, h in keyed:
-        if canonical in by_url:  # the same article again (another feed, a tracking URL)
-            entry_article[x.entry.entry_url] = by_url[canonical]
-            continue
-        aid = article_id(canonical)
-        articles.append(Article(
-            article_id=aid, url=x.url, canonical_url=canonical, title=x.title,
-            text=x.text or "", author=x.author, published_at=x.published_at,
-            language=x.language, outlet=x.outlet or x.entry.outlet, feed_url=x.entry.feed_url,
-            content_hash=h, extraction_method=x.method or "trafilatura",
-            duplicate_of=by_hash.get(h), first_seen_at=now,
-        ))
-        by_url[canonical] = aid
-        by_hash.setdefault(h, aid)
+        outlet = x.outlet or x.entry.outlet
+        if canonical in by_url:
+            aid, known_hash = by_url[canonical]
+            if known_hash != h and aid not in {a.article_id for a in articles}:
+                versions[aid] = {"article_id": aid, "title": x.title, "text": x.text,
+                                 "content_hash": h, "seen_at": now}
+                by_url[canonical] = (aid, h)
+        elif h in by_hash:
+            aid = by_hash[h]
+        else:
+            aid = article_id(canonical)
+            articles.append(Article(
+                article_id=aid, url=x.url, canonical_url=canonical, title=x.title,
+                text=x.text or "", author=x.author, published_at=x.published_at,
+                language=x.language, outlet=outlet, feed_url=x.entry.feed_url,
+                content_hash=h, extraction_method=x.method or "trafilatura", first_seen_at=now,
+            ))
+            by_url[canonical] = (aid, h)
+            by_hash[h] = aid
+        sightings.append({"article_id": aid, "url": x.url, "outlet": outlet,
+                          "feed_url": x.entry.feed_url, "seen_at": now})
         entry_article[x.entry.entry_url] = aid
-    return Dedup(articles=tuple(articles), entry_article=entry_article)
+    return Dedup(articles=tuple(articles), entry_article=entry_article,
+                 sightings=tuple(sightings), versions=tuple(versions.values()))
 
 
 @stage("dedup")

@@ -41,7 +41,8 @@ def load(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Ext
         "elapsed_ms": x.elapsed_ms,
     } for x in extractions]
     articles = [{**dataclasses.asdict(a), "run_id": run_id} for a in found.articles]
-    db.load_articles(cfg.warehouse_path, articles, updates, fetch_log, extract_log)
+    db.load_articles(cfg.warehouse_path, articles, updates, fetch_log, extract_log,
+                     found.sightings, found.versions)
     return [a.article_id for a in found.articles]
 
 

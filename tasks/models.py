@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 # Fetch outcomes. ok: got a body; not_modified: 304 to a conditional GET; soft: got an answer but
 # nothing usable in it (empty or unparseable feed); temp: worth retrying (timeout, 5xx, 429,
@@ -103,16 +103,18 @@ class Article:
     feed_url: str
     content_hash: str
     extraction_method: str
-    duplicate_of: str | None
     first_seen_at: datetime
 
 
 @dataclass(frozen=True)
 class Dedup:
-    """New articles to store, and entries that turned out to be an article already stored."""
+    """New articles, sightings (every URL an article was seen at), new versions of known
+    articles, and the article each extracted entry turned out to be."""
 
     articles: tuple[Article, ...]
-    entry_article: dict[str, str]  # entry_url -> article_id, for every extracted entry
+    entry_article: dict[str, str]  # entry_url -> article_id
+    sightings: tuple[dict[str, Any], ...] = ()
+    versions: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -45,14 +45,15 @@ def test_run_prints_progress_alerts_and_summary(prefect_harness, site, tmp_path,
     cfg = write_config(tmp_path, fixture_feeds(site.url))
     assert main(["--config", str(cfg), "run", "--all-feeds"]) == 0
     out = normalise(capsys.readouterr().out, site.url, cfg.parent)
-    assert out.splitlines()[:8] == [
+    assert out.splitlines()[:9] == [
         "newswatch: ingest run, 3 feed(s), 1 topic(s) → TMP/nw.duckdb",
         "  · 3 feed(s) due",
         "  · polled 3 feed(s), 0 failed",
         "  · 7 new entr(ies), 7 page(s) to fetch",
         "  · fetched 7 page(s), 0 failed",
         "  · extracted 7 article(s), 0 from feed summaries",
-        "  · stored 7 new article(s), 0 exact duplicate(s)",
+        "  · stored 7 new article(s), 0 exact cop(ies), 0 new version(s)",
+        "  · 2 near-duplicate(s), 5 new stor(ies)",
         "  · 3 topic match(es), 3 new alert(s)",
     ]
     alerts = [line for line in out.splitlines() if line.startswith("ALERT")]
@@ -68,7 +69,8 @@ def test_run_prints_progress_alerts_and_summary(prefect_harness, site, tmp_path,
         "│ entries │ 7 new │ T │",
         "│ pages │ 7 fetched, 0 failed │ T │",
         "│ extract │ 7 extracted, 0 from summary, 0 without article │ T │",
-        "│ load │ 7 new articles, 0 exact duplicates │ T │",
+        "│ load │ 7 new articles, 0 exact copies │ T │",
+        "│ stories │ 2 near-duplicates, 5 new stories │ T │",
         "│ topics │ 3 matches │ T │",
         "│ alerts │ 3 new, 6 deliveries sent, 0 failed │ T │",
     ]

@@ -18,15 +18,13 @@ README = Path(db.__file__).parent / "README.md"
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    assert db.migrate(path) == ["001_init", "002_match_snippets"]
+    assert db.migrate(path) == ["001_init", "002_match_snippets", "003_stories"]
     assert db.migrate(path) == []
     with duckdb.connect(str(path)) as con:
         for file in sorted(Path(db.MIGRATIONS).glob("*.sql")):
-            for stmt in file.read_text().split(";"):
-                if stmt.strip():
-                    con.execute(stmt)  # every statement can run again on an existing file
+            con.execute(file.read_text())  # every migration can run again on an existing file
         assert con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [
-            ("001_init",), ("002_match_snippets",)]
+            ("001_init",), ("002_match_snippets",), ("003_stories",)]
 
 
 def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -37,9 +35,24 @@ def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
         con.execute((Path(db.MIGRATIONS) / "001_init.sql").read_text())
         con.execute("INSERT INTO schema_migrations VALUES ('001_init', now())")
         con.execute("INSERT INTO topic_matches VALUES ('t', 'a', now(), 1, ['x'], 'r')")
-    assert db.migrate(path) == ["002_match_snippets"]
+        for aid, url, dup in (("a", "http://x/1", None), ("b", "http://y/2", "a")):
+            con.execute("INSERT INTO articles VALUES (?, ?, ?, 'T', 'text', NULL, NULL, 'en', "
+                        "?, 'f', 'h', 'trafilatura', ?, now(), 'r')",
+                        [aid, url, url, f"outlet {aid}", dup])
+        con.execute("INSERT INTO entries (entry_url, feed_url, first_seen_at, state, article_id)"
+                    " VALUES ('http://y/2', 'f', now(), 'done', 'b')")
+    assert db.migrate(path) == ["002_match_snippets", "003_stories"]
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT topic, snippet FROM topic_matches").fetchall() == [("t", None)]
+        # The exact duplicate stored before 003 became a sighting of its original.
+        assert con.execute("SELECT article_id, story_id, version FROM articles").fetchall() == [
+            ("a", "a", 1)]
+        assert con.execute("SELECT article_id, url, outlet FROM sightings ORDER BY url"
+                           ).fetchall() == [("a", "http://x/1", "outlet a"),
+                                            ("a", "http://y/2", "outlet b")]
+        assert con.execute("SELECT article_id FROM entries").fetchall() == [("a",)]
+        assert con.execute("SELECT story_id, articles, outlets FROM stories").fetchall() == [
+            ("a", 1, 1)]
 
 
 def _documented() -> dict[str, dict[str, str]]:
@@ -75,7 +88,7 @@ def test_readme_example_queries_run(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     db.migrate(path)
     queries = re.findall(r"```sql\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert len(queries) == 5
+    assert len(queries) == 8
     with duckdb.connect(str(path), read_only=True) as con:
         for q in queries:
             con.execute(q).fetchall()

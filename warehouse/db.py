@@ -148,7 +148,7 @@ ENTRY_UPDATE_SCHEMA = pa.schema([
 ARTICLE_SCHEMA = pa.schema([
     ("article_id", S), ("url", S), ("canonical_url", S), ("title", S), ("text", S),
     ("author", S), ("published_at", TS), ("language", S), ("outlet", S), ("feed_url", S),
-    ("content_hash", S), ("extraction_method", S), ("duplicate_of", S), ("first_seen_at", TS),
+    ("content_hash", S), ("extraction_method", S), ("first_seen_at", TS),
     ("run_id", S),
 ])
 KEY_SCHEMA = pa.schema([("canonical_url", S), ("content_hash", S)])
@@ -157,6 +157,10 @@ EXTRACT_LOG_SCHEMA = pa.schema([
     ("chars", pa.int32()), ("elapsed_ms", pa.int32()),
 ])
 ID_SCHEMA = pa.schema([("article_id", S)])
+SIGHTING_SCHEMA = pa.schema([("article_id", S), ("url", S), ("outlet", S), ("feed_url", S),
+                             ("seen_at", TS)])
+VERSION_SCHEMA = pa.schema([("article_id", S), ("title", S), ("text", S), ("content_hash", S),
+                            ("seen_at", TS)])
 MATCH_SCHEMA = pa.schema([
     ("topic", S), ("article_id", S), ("matched_at", TS), ("score", pa.float64()),
     ("terms", pa.list_(S)), ("run_id", S), ("snippet", S),
@@ -216,11 +220,15 @@ def known_articles(path: Path, keys: Sequence[dict[str, str]]) -> list[dict[str,
 def load_articles(path: Path, articles: Sequence[dict[str, Any]],
                   entry_updates: Sequence[dict[str, Any]],
                   fetch_log: Sequence[dict[str, Any]],
-                  extract_log: Sequence[dict[str, Any]]) -> None:
-    """One transaction: the new articles, the outcome of every entry, the page and extraction
-    logs. Either all of a run's load is stored or none of it."""
+                  extract_log: Sequence[dict[str, Any]],
+                  sightings: Sequence[dict[str, Any]] = (),
+                  versions: Sequence[dict[str, Any]] = ()) -> None:
+    """One transaction: new articles, their sightings and new versions, the outcome of every
+    entry, the page and extraction logs. Either all of a run's load is stored or none of it."""
     with transaction(path) as con:
         run_batch(con, "insert_articles", to_arrow(articles, ARTICLE_SCHEMA))
+        run_batch(con, "new_versions", to_arrow(versions, VERSION_SCHEMA))
+        run_batch(con, "insert_sightings", to_arrow(sightings, SIGHTING_SCHEMA))
         run_batch(con, "update_entries", to_arrow(entry_updates, ENTRY_UPDATE_SCHEMA))
         run_batch(con, "insert_fetch_log", to_arrow(fetch_log, FETCH_LOG_SCHEMA))
         run_batch(con, "insert_extract_log", to_arrow(extract_log, EXTRACT_LOG_SCHEMA))
@@ -311,3 +319,61 @@ def writer_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# --- Stories -------------------------------------------------------------------------------
+
+BUCKET_SCHEMA = pa.schema([("band", pa.int16()), ("bucket", pa.int64()), ("article_id", S)])
+TERM_QUERY_SCHEMA = pa.schema([("article_id", S), ("term", S), ("weight", pa.float64()),
+                               ("anchor", TS)])
+TERM_SCHEMA = pa.schema([("article_id", S), ("term", S), ("weight", pa.float64()),
+                         ("seen_at", TS)])
+DF_SCHEMA = pa.schema([("term", S), ("df", pa.int32())])
+TERM_NAME_SCHEMA = pa.schema([("term", S)])
+PLACEMENT_SCHEMA = pa.schema([("article_id", S), ("story_id", S), ("near_duplicate_of", S)])
+
+
+def _fetch_batch(path: Path, name: str, table: pa.Table,
+                 params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    if table.num_rows == 0:
+        return []
+    with connect(path) as con:
+        con.register("batch", table)
+        return _fetch(con, name, params)
+
+
+def articles_for_stories(path: Path, article_ids: Sequence[str]) -> list[dict[str, Any]]:
+    return _fetch_batch(path, "articles_for_stories",
+                        to_arrow([{"article_id": a} for a in article_ids], ID_SCHEMA))
+
+
+def lsh_candidates(path: Path, buckets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _fetch_batch(path, "lsh_candidates", to_arrow(buckets, BUCKET_SCHEMA))
+
+
+def term_stats(path: Path, terms: Sequence[str]) -> tuple[dict[str, int], int]:
+    rows = _fetch_batch(path, "term_stats", to_arrow([{"term": t} for t in terms],
+                                                     TERM_NAME_SCHEMA))
+    df = {r["term"]: r["df"] for r in rows}
+    return df, df.pop("#docs", 0)
+
+
+def similar_articles(path: Path, terms: Sequence[dict[str, Any]], window_days: int,
+                     floor: float) -> list[dict[str, Any]]:
+    return _fetch_batch(path, "similar_articles", to_arrow(terms, TERM_QUERY_SCHEMA),
+                        {"window_days": window_days, "floor": floor})
+
+
+def save_stories(path: Path, placements: Sequence[dict[str, Any]],
+                 buckets: Sequence[dict[str, Any]], terms: Sequence[dict[str, Any]],
+                 df: Sequence[dict[str, Any]], touched_articles: Sequence[str]) -> None:
+    """One transaction: where each article went, its LSH buckets and terms, the document
+    frequencies, and the refreshed stories it and the touched articles belong to."""
+    with transaction(path) as con:
+        run_batch(con, "update_article_stories", to_arrow(placements, PLACEMENT_SCHEMA))
+        run_batch(con, "insert_lsh_buckets", to_arrow(buckets, BUCKET_SCHEMA))
+        run_batch(con, "insert_article_terms", to_arrow(terms, TERM_SCHEMA))
+        if placements:
+            run_batch(con, "add_term_df", to_arrow(df, DF_SCHEMA))
+        ids = sorted({p["article_id"] for p in placements} | set(touched_articles))
+        run_batch(con, "refresh_stories", to_arrow([{"article_id": a} for a in ids], ID_SCHEMA))

@@ -1,5 +1,5 @@
-INSERT INTO articles
+INSERT INTO articles BY NAME
 SELECT article_id, url, canonical_url, title, text, author, published_at, language, outlet,
-       feed_url, content_hash, extraction_method, duplicate_of, first_seen_at, run_id
+       feed_url, content_hash, extraction_method, first_seen_at, run_id, 1 AS version
 FROM batch
 ON CONFLICT DO NOTHING;

@@ -1,0 +1,1 @@
+INSERT INTO lsh_buckets SELECT band, bucket, article_id FROM batch;
