@@ -63,12 +63,14 @@ def build(n_sources: int, seed: int = 11) -> tuple[list, list]:
     for r in rows:
         by_event[r["triplet_id"]].append(r)
     sources = rng.sample(rows, n_sources)
-    texts = [("seed", paragraphs(SEED.read_text().split("\n\n", 1)[1]), [])] if SEED.exists() else []
+    texts = []
+    if SEED.exists():
+        texts.append(("seed", paragraphs(SEED.read_text().split("\n\n", 1)[1]), []))
     for r in sources:
         mates = [m for m in by_event[r["triplet_id"]] if m["uuid"] != r["uuid"]]
         texts.append((r["uuid"], paragraphs(r["text"]), [paragraphs(m["text"]) for m in mates]))
     positives, negatives = [], []
-    for i, (name, paras, mates) in enumerate(texts):
+    for i, (_name, paras, mates) in enumerate(texts):
         other = texts[(i + 1) % len(texts)][1]
         for kind, text in variants(paras, other, rng).items():
             positives.append((kind, "\n".join(paras), text))

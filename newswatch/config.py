@@ -79,14 +79,16 @@ class StoriesConfig:
     near_duplicate: float = _n(
         0.8, "share of the shorter text's 5-word shingles inside the longer: a trimmed or "
         "padded copy scores ~1, another outlet's own report of the event < 0.2", 0.05, 1.0)
-    minhash_perm: int = _n(64, "64 hash functions find Jaccard >= 0.7 pairs 99% of the time", 8, 512)
+    minhash_perm: int = _n(
+        64, "64 hash functions find Jaccard >= 0.7 pairs 99% of the time", 8, 512)
     lsh_bands: int = _n(16, "16 bands of 4 rows: few false candidates below Jaccard 0.3", 1, 256)
     similarity: float = _n(
         0.2, "tf-idf cosine at which another outlet's report joins a story (BASIL: F1 0.976)",
         0.0, 1.0)
     window_days: int = _n(
         3, "reports of one event come within 3 days of each other (BASIL: 98%)", 0, 60)
-    top_terms: int = _n(40, "an article's 40 strongest terms carry its event; more cost joins", 5, 500)
+    top_terms: int = _n(
+        40, "an article's 40 strongest terms carry its event; more cost joins", 5, 500)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,18 @@ DOCS = "#docs"  # the term_df row that counts documents
 CANDIDATE_FLOOR = 0.05  # cosines below this cannot decide anything; the join drops them early
 
 # Function words and newsroom boilerplate: frequent everywhere, they say nothing of the event.
-STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "said", "says", "say", "told", "according", "reported", "report", "reports", "news", "reuters", "ap", "afp", "associated", "press", "mr", "mrs", "ms", "dr", "one", "two", "three", "new", "year", "years", "week", "day", "days", "time", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "last", "first", "people", "would", "could", "may", "might", "must"])
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there these
+they this those through to too under until up very was we were what when where which while who
+whom why will with would you your yours yourself yourselves said says say told according
+reported report reports news reuters ap afp associated press mr mrs ms dr one two three new
+year years week day days time monday tuesday wednesday thursday friday saturday sunday last
+first people would could may might must
+""".split())  # noqa: SIM905
 
 
 def terms(title: str, text: str) -> Counter[str]:
