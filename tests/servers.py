@@ -28,13 +28,19 @@ class Server:
         return sum(1 for _, p, _ in self.requests if p == path)
 
 
-def _start(handler_cls: type, state: Server) -> tuple[ThreadingHTTPServer, threading.Thread]:
+@contextmanager
+def _serving(handler_cls: type, state: Server) -> Iterator[Server]:
+    """Run `handler_cls` on a free loopback port in a thread until the block ends."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
     httpd.daemon_threads = True
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    return httpd, t
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @contextmanager
@@ -61,12 +67,8 @@ def static_site(root: Path) -> Iterator[Server]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    httpd, _ = _start(Handler, state)
-    try:
+    with _serving(Handler, state):
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @contextmanager
@@ -90,12 +92,8 @@ def webhook_receiver() -> Iterator[Server]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    httpd, _ = _start(Handler, state)
-    try:
+    with _serving(Handler, state):
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def reply(h: BaseHTTPRequestHandler, code: int, body: bytes = b"",
