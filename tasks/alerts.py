@@ -45,7 +45,10 @@ def describe(a: Alert) -> tuple[str, str]:
     """Title and body of the message a person gets."""
     when = a.published_at.strftime("%Y-%m-%d %H:%M UTC") if a.published_at else "date unknown"
     title = f"[{a.topic}] {a.title or a.url}"
-    body = (f"{a.outlet} · {when}\n{a.url}\n"
+    outlets = a.outlets or (a.outlet,)
+    body = (f"{a.outlet} · {when}\n"
+            f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''} so far: "
+            f"{', '.join(outlets)}\n{a.url}\n"
             + (f"{a.snippet}\n" if a.snippet else "")
             + f"score {a.score:g}; matched {', '.join(a.terms)}")
     return title, body
@@ -54,7 +57,8 @@ def describe(a: Alert) -> tuple[str, str]:
 def _log_line(a: Alert) -> str:
     rec = {"topic": a.topic, "article_id": a.article_id, "title": a.title, "outlet": a.outlet,
            "url": a.url, "published_at": a.published_at.isoformat() if a.published_at else None,
-           "score": a.score, "terms": list(a.terms), "snippet": a.snippet}
+           "score": a.score, "terms": list(a.terms), "snippet": a.snippet,
+           "outlets": list(a.outlets)}
     return json.dumps(rec, ensure_ascii=False)
 
 
@@ -85,7 +89,7 @@ def deliver_alerts(cfg: Config, console: Console | None = None) -> list[Delivery
     pending = db.pending_deliveries(cfg.warehouse_path, cfg.alerts.max_attempts)
     done = []
     for row in pending:
-        a = Alert(**{**row, "terms": tuple(row["terms"])})
+        a = Alert(**{**row, "terms": tuple(row["terms"]), "outlets": tuple(row["outlets"])})
         error = _send(cfg, a, console)
         done.append(Delivery(a.topic, a.article_id, a.channel,
                              "sent" if error is None else "failed", error, datetime.now(UTC)))

@@ -138,6 +138,8 @@ class Alert:
     terms: tuple[str, ...]
     snippet: str | None
     channel: str
+    outlets: tuple[str, ...] = ()  # the story's outlets so far
+    story_first_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,9 @@ def test_seed_to_alert_and_nothing_twice(site: servers.Server, tmp_path: Path) -
         first = run(cfg)
         assert (first.feeds_polled, first.feeds_failed, first.entries_new, first.pages_fetched,
                 first.extracted, first.articles_new, first.duplicates, first.matches_new,
-                first.alerts_new) == (3, 0, 7, 7, 7, 7, 0, 3, 3)
-        assert (first.deliveries_sent, first.deliveries_failed) == (9, 0)  # terminal, log, hook
+                first.alerts_new) == (3, 0, 7, 7, 7, 7, 0, 3, 1)
+        # One alert for the story the three copies make, on each channel: terminal, log, hook.
+        assert (first.deliveries_sent, first.deliveries_failed) == (3, 0)
 
         # The seed article: clean text, right title, date and outlet.
         exp = next(e for e in fixture_expectations().values() if e["role"] == "seed")
@@ -70,13 +71,15 @@ def test_seed_to_alert_and_nothing_twice(site: servers.Server, tmp_path: Path) -
                                   USING (article_id) WHERE a.title = '{SEED_TITLE}'""")
         assert snippet.startswith("US President Donald **Trump** said he has **spoken** to "
                                   "Russian President Vladimir **Putin** by phone")
-        logged = alert_log(tmp_path / "alerts.jsonl")
-        assert [a["title"] for a in logged] == COPY_TITLES
-        assert [a["outlet"] for a in logged] == [
-            "The Daily Meridian", "Northern Ledger", "Capital Wire"]
-        assert sorted(servers.json_body(hook, i)["title"] for i in range(3)) == sorted(
-            f"[{TOPIC}] {t}" for t in COPY_TITLES)
-        assert len(hook.bodies) == 3
+        [logged] = alert_log(tmp_path / "alerts.jsonl")
+        assert (logged["title"], logged["outlet"], logged["outlets"]) == (
+            SEED_TITLE, "The Daily Meridian",
+            ["Capital Wire", "Northern Ledger", "The Daily Meridian"])
+        [message] = [servers.json_body(hook, 0)]
+        assert message["title"] == f"[{TOPIC}] {SEED_TITLE}"
+        assert message["message"].splitlines()[:2] == [
+            "The Daily Meridian · 2025-02-09 06:12 UTC",
+            "3 outlets so far: Capital Wire, Northern Ledger, The Daily Meridian"]
 
         # Again: nothing new, nothing alerted, nothing fetched but the feeds.
         pages_before = sum(1 for _, p, _ in site.requests if p.startswith("/sites/"))
@@ -85,8 +88,8 @@ def test_seed_to_alert_and_nothing_twice(site: servers.Server, tmp_path: Path) -
                 second.articles_new, second.matches_new, second.alerts_new,
                 second.deliveries_sent) == (3, 0, 0, 0, 0, 0, 0)
         assert sum(1 for _, p, _ in site.requests if p.startswith("/sites/")) == pages_before
-        assert len(hook.bodies) == 3
-        assert len(alert_log(tmp_path / "alerts.jsonl")) == 3
+        assert len(hook.bodies) == 1
+        assert len(alert_log(tmp_path / "alerts.jsonl")) == 1
         assert q(cfg, "SELECT count(*), count(DISTINCT canonical_url) FROM articles") == [(7, 7)]
         assert q(cfg, "SELECT status, count(*) FROM runs GROUP BY ALL") == [("ok", 2)]
 
@@ -130,7 +133,7 @@ def test_bad_feeds_and_pages_are_recorded_and_retried(site: servers.Server,
     del site.routes[seed_page]
     second = run(cfg)
     assert (second.entries_new, second.pages_fetched, second.articles_new,
-            second.alerts_new) == (0, 1, 1, 1)
+            second.alerts_new) == (0, 1, 1, 0)  # the seed joins its copies' story: no alert
     assert q(cfg, f"SELECT count(*) FROM articles WHERE title = '{SEED_TITLE}'") == [(1,)]
     assert q(cfg, "SELECT count(*) FROM articles") == [(7,)]
 
@@ -204,6 +207,22 @@ def test_default_config_runs_on_the_local_fixture(tmp_path: Path) -> None:
         encoding="utf-8")
     assert load_config(cfg).fetch.allow_private_networks is False
     s = run(cfg)
-    assert (s.feeds_polled, s.articles_new, s.alerts_new) == (3, 7, 3)
+    assert (s.feeds_polled, s.articles_new, s.alerts_new) == (3, 7, 1)
     assert q(cfg, "SELECT DISTINCT reason FROM fetch_log ORDER BY 1") == [
         ("file_read",), ("parsed",)]
+
+
+def test_one_story_from_three_outlets_over_three_runs_alerts_once(site: servers.Server,
+                                                                   tmp_path: Path) -> None:
+    feeds = fixture_feeds(site.url)
+    alerts, outlets = [], []
+    for n in (1, 2, 3):  # one more outlet's feed each run
+        cfg = write_config(tmp_path, feeds[:n])
+        alerts.append(run(cfg).alerts_new)
+        outlets.append(q(cfg, f"""SELECT s.outlets FROM stories s JOIN articles a
+                                 ON a.article_id = s.story_id WHERE a.title = '{SEED_TITLE}'""")
+                       [0][0])
+    assert alerts == [1, 0, 0]
+    assert outlets == [1, 2, 3]
+    assert q(cfg, "SELECT count(*), count(DISTINCT story_id) FROM alerts") == [(1, 1)]
+    assert len(alert_log(tmp_path / "alerts.jsonl")) == 1

@@ -18,13 +18,14 @@ README = Path(db.__file__).parent / "README.md"
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    assert db.migrate(path) == ["001_init", "002_match_snippets", "003_stories"]
+    assert db.migrate(path) == ["001_init", "002_match_snippets", "003_stories",
+                                "004_alerts_per_story"]
     assert db.migrate(path) == []
     with duckdb.connect(str(path)) as con:
         for file in sorted(Path(db.MIGRATIONS).glob("*.sql")):
             con.execute(file.read_text())  # every migration can run again on an existing file
         assert con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [
-            ("001_init",), ("002_match_snippets",), ("003_stories",)]
+            ("001_init",), ("002_match_snippets",), ("003_stories",), ("004_alerts_per_story",)]
 
 
 def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -41,7 +42,7 @@ def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
                         [aid, url, url, f"outlet {aid}", dup])
         con.execute("INSERT INTO entries (entry_url, feed_url, first_seen_at, state, article_id)"
                     " VALUES ('http://y/2', 'f', now(), 'done', 'b')")
-    assert db.migrate(path) == ["002_match_snippets", "003_stories"]
+    assert db.migrate(path) == ["002_match_snippets", "003_stories", "004_alerts_per_story"]
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT topic, snippet FROM topic_matches").fetchall() == [("t", None)]
         # The exact duplicate stored before 003 became a sighting of its original.
