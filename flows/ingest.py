@@ -1,7 +1,7 @@
 """The ingest flow: wiring only. Each stage is one Prefect task over the whole batch.
 
 due feeds → fetch feeds → parse → keep new entries → fetch pages → extract → dedup → load →
-stories → match topics → record alerts → deliver alerts → summary
+stories → match topics → record alerts → deliver alerts → report (artifact, events)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tasks.fetch import fetch_feeds_task, fetch_pages_task
 from tasks.load import load_task
 from tasks.match import match_topics_task
 from tasks.parse import parse_feeds_task
+from tasks.report import publish_task
 from tasks.stories import assign_stories_task
 from warehouse import db
 
@@ -46,6 +47,7 @@ class RunSummary:
     duplicates: int = 0
     near_duplicates: int = 0
     stories_new: int = 0
+    events_emitted: int = 0
     matches_new: int = 0
     alerts_new: int = 0
     deliveries_sent: int = 0
@@ -133,3 +135,5 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
         deliveries = deliver_alerts_task(cfg)
     run.deliveries_sent = sum(d.status == "sent" for d in deliveries)
     run.deliveries_failed = len(deliveries) - run.deliveries_sent
+    with run.stage("report"):
+        run.events_emitted = publish_task(cfg, run.run_id, run.counts(), matches)

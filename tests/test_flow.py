@@ -226,3 +226,36 @@ def test_one_story_from_three_outlets_over_three_runs_alerts_once(site: servers.
     assert outlets == [1, 2, 3]
     assert q(cfg, "SELECT count(*), count(DISTINCT story_id) FROM alerts") == [(1, 1)]
     assert len(alert_log(tmp_path / "alerts.jsonl")) == 1
+
+
+def test_run_publishes_a_markdown_report_and_match_events(site: servers.Server,
+                                                          tmp_path: Path) -> None:
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    cfg = write_config(tmp_path, [*fixture_feeds(site.url),
+                                  {"name": "Broken", "url": f"{site.url}/broken.xml"}])
+    site.routes["/broken.xml"] = servers.status(500)
+    s = run(cfg)
+    assert s.events_emitted == 3
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["newswatch-ingest"])))
+        report = next(a.data for a in arts if s.run_id in a.data)
+        assert report.startswith(f"# newswatch ingest run {s.run_id}\n")
+        assert "## New stories (5)" in report
+        assert (f"| {SEED_TITLE} | The Daily Meridian | 3 |") in report
+        assert "## Articles that joined a story (2)" in report
+        assert "## Topic matches (3)" in report
+        assert "| no (story already alerted) |" in report
+        assert f"| feed | {site.url}/broken.xml | temp | http_5xx |" in report
+        # The match events reach the server's event log.
+        deadline, found = time.monotonic() + 15, []
+        while time.monotonic() < deadline and len(found) < 3:
+            r = client.request("POST", "/events/filter", json={
+                "filter": {"event": {"name": ["newswatch.topic.matched"]}}, "limit": 50})
+            found = [e for e in r.json()["events"] if e["payload"]["run_id"] == s.run_id]
+            time.sleep(0.5)
+    assert sorted(e["payload"]["topic"] for e in found) == [TOPIC] * 3

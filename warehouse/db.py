@@ -377,3 +377,10 @@ def save_stories(path: Path, placements: Sequence[dict[str, Any]],
             run_batch(con, "add_term_df", to_arrow(df, DF_SCHEMA))
         ids = sorted({p["article_id"] for p in placements} | set(touched_articles))
         run_batch(con, "refresh_stories", to_arrow([{"article_id": a} for a in ids], ID_SCHEMA))
+
+
+def run_report(path: Path, run_id: str) -> dict[str, list[dict[str, Any]]]:
+    """What a run added and what failed, read back from the warehouse for its report."""
+    with connect(path, read_only=True) as con:
+        return {part: _fetch(con, f"run_report_{part}", {"run_id": run_id})
+                for part in ("stories", "matches", "failures")}
