@@ -125,6 +125,15 @@ def _fetch(con: Any, name: str, params: dict[str, Any] | None = None) -> list[di
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
+def _fetch_batch(path: Path, name: str, table: pa.Table,
+                 params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    if table.num_rows == 0:
+        return []
+    with connect(path) as con:
+        con.register("batch", table)
+        return _fetch(con, name, params)
+
+
 TS = pa.timestamp("us", tz="UTC")
 S = pa.string()
 
@@ -210,11 +219,7 @@ def record_polls(path: Path, fetch_log: Sequence[dict[str, Any]],
 
 
 def known_articles(path: Path, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
-    if not keys:
-        return []
-    with connect(path) as con:
-        con.register("batch", to_arrow(keys, KEY_SCHEMA))
-        return _fetch(con, "known_articles")
+    return _fetch_batch(path, "known_articles", to_arrow(keys, KEY_SCHEMA))
 
 
 def load_articles(path: Path, articles: Sequence[dict[str, Any]],
@@ -235,11 +240,8 @@ def load_articles(path: Path, articles: Sequence[dict[str, Any]],
 
 
 def articles_for_matching(path: Path, article_ids: Sequence[str]) -> list[dict[str, Any]]:
-    if not article_ids:
-        return []
-    with connect(path) as con:
-        con.register("batch", to_arrow([{"article_id": a} for a in article_ids], ID_SCHEMA))
-        return _fetch(con, "articles_for_matching")
+    return _fetch_batch(path, "articles_for_matching",
+                        to_arrow([{"article_id": a} for a in article_ids], ID_SCHEMA))
 
 
 def iter_articles(path: Path, wait_s: float, batch: int = 2000) -> Iterator[dict[str, Any]]:
@@ -331,15 +333,6 @@ TERM_SCHEMA = pa.schema([("article_id", S), ("term", S), ("weight", pa.float64()
 DF_SCHEMA = pa.schema([("term", S), ("df", pa.int32())])
 TERM_NAME_SCHEMA = pa.schema([("term", S)])
 PLACEMENT_SCHEMA = pa.schema([("article_id", S), ("story_id", S), ("near_duplicate_of", S)])
-
-
-def _fetch_batch(path: Path, name: str, table: pa.Table,
-                 params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    if table.num_rows == 0:
-        return []
-    with connect(path) as con:
-        con.register("batch", table)
-        return _fetch(con, name, params)
 
 
 def articles_for_stories(path: Path, article_ids: Sequence[str]) -> list[dict[str, Any]]:
