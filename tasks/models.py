@@ -13,7 +13,6 @@ from typing import Any, Literal
 FetchStatus = Literal["ok", "not_modified", "soft", "temp", "hard"]
 # Extraction outcomes. fallback: the page had no article text, the feed's summary stands in.
 ExtractStatus = Literal["ok", "fallback", "no_article", "failed"]
-EntryState = Literal["pending", "done", "failed"]
 
 
 @dataclass(frozen=True)

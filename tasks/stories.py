@@ -14,7 +14,6 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from newswatch.config import Config
 from tasks import stage
@@ -146,9 +145,3 @@ def assign_stories_task(cfg: Config, article_ids: list[str],
                         touched: list[str]) -> list[Placement]:
     return assign_stories(cfg, article_ids, touched)
 
-
-def story_summary(placed: list[Placement]) -> dict[str, Any]:
-    return {"copies": sum(p.near_duplicate_of is not None for p in placed),
-            "joined": sum(p.near_duplicate_of is None and p.story_id != p.article_id
-                          for p in placed),
-            "new_stories": sum(p.story_id == p.article_id for p in placed)}
