@@ -106,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"no warehouse at {path} yet: run `newswatch run`.")
         return EXIT_OK
     try:
-        feeds, counts = db.status(path, wait_s=args.wait)
+        feeds, counts, failing = db.status(path, args.wait, cfg.alerts.max_attempts)
     except db.WarehouseBusy as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BUSY
@@ -120,7 +120,22 @@ def cmd_status(args: argparse.Namespace) -> int:
              f["last_fetched_at"], f["next_due_at"], f["error_count"], f["articles"]]
             for f in feeds]
     print(format_table(cols, rows, 40))
+    if failing:
+        print("\nalert deliveries that failed")
+        print(format_table(
+            ["topic", "channel", "attempts", "state", "last error"],
+            [[d["topic"], redact(d["channel"]), d["attempts"],
+              "gave up" if d["gave_up"] else "will retry", d["last_error"]] for d in failing],
+            60))
     return EXIT_OK
+
+
+def redact(channel: str) -> str:
+    """An Apprise URL without its credentials, path or query: safe to print."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(channel)
+    return f"{parts.scheme}://{parts.hostname or ''}" if parts.scheme else channel
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -298,3 +298,12 @@ def test_topics_list(tmp_path: Path) -> None:
         "a      yes      2          1         x AND y\n"
         "b      no       0          0         z OR w\n"
         "(2 rows)\n")
+
+
+def test_redact_keeps_credentials_out_of_status() -> None:
+    from newswatch.cli import redact
+
+    assert redact("mailto://user:secret@smtp.example.com?to=a@b.example") == (
+        "mailto://smtp.example.com")
+    assert redact("tgram://123456:ABCDEF/9876") == "tgram://123456"
+    assert redact("json://127.0.0.1:8123/hook") == "json://127.0.0.1"

@@ -186,6 +186,17 @@ def test_a_channel_that_is_down_is_retried_without_duplicates(site: servers.Serv
                                                 FROM deliveries WHERE channel LIKE 'json%'""")
         assert (status, attempts) == ("failed", 1)
         assert "503" in error
+        import subprocess
+        import sys
+
+        from tests.conftest import ROOT
+
+        shown = subprocess.run([sys.executable, "-m", "newswatch.cli", "--config", str(cfg),
+                                "status"], capture_output=True, text=True, cwd=ROOT, check=True)
+        table = shown.stdout.split("alert deliveries that failed\n", 1)[1].splitlines()
+        assert table[0].split() == ["topic", "channel", "attempts", "state", "last", "error"]
+        assert table[2].split()[:5] == [TOPIC, "json://127.0.0.1", "1", "will", "retry"]
+        assert table[3] == "(1 row)"
         del hook.routes["/alerts"]
         second = run(cfg)
         assert (second.alerts_new, second.deliveries_sent, second.deliveries_failed) == (0, 1, 0)

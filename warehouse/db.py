@@ -280,9 +280,11 @@ def record_deliveries(path: Path, deliveries: Sequence[Any]) -> None:
         run_batch(con, "update_deliveries", to_arrow(deliveries, DELIVERY_SCHEMA))
 
 
-def status(path: Path, wait_s: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def status(path: Path, wait_s: float, max_attempts: int
+           ) -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
     with connect(path, read_only=True, wait_s=wait_s) as con:
-        return _fetch(con, "status_feeds"), _fetch(con, "status_counts")[0]
+        return (_fetch(con, "status_feeds"), _fetch(con, "status_counts")[0],
+                _fetch(con, "status_deliveries", {"max_attempts": max_attempts}))
 
 
 def read_query(path: Path, query: str, wait_s: float) -> tuple[list[str], list[tuple]]:
