@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import logging
@@ -156,7 +157,6 @@ def _progress_handler(console: Any) -> logging.Handler:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import asyncio
 
     from rich.console import Console
     from rich.table import Table
@@ -281,6 +281,35 @@ def cmd_topics_backfill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from flows.digest import digest
+    from warehouse import db
+
+    cfg = load_config(args.config)
+    try:
+        r = asyncio.run(digest(str(cfg.path)))
+    except (db.RunInProgress, db.WarehouseBusy) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BUSY
+    print(f"digest: {r.made} made, {r.sent} sent, {r.failed} failed")
+    return EXIT_OK
+
+
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from flows.maintenance import maintenance
+    from warehouse import db
+
+    cfg = load_config(args.config)
+    try:
+        r = asyncio.run(maintenance(str(cfg.path)))
+    except (db.RunInProgress, db.WarehouseBusy) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BUSY
+    print(f"maintenance: checkpointed; {len(r.archive_days_deleted)} archive day(s) deleted "
+          f"({r.archive_bytes_freed} bytes), {r.records_unlinked} article record(s) unlinked")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.serve import serve_all
 
@@ -301,10 +330,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--all-feeds", action="store_true",
                    help="poll every enabled feed, due or not")
     r.set_defaults(func=cmd_run)
-    s = sub.add_parser("serve", help="run the ingest schedule in this process",
-                       description="Serve the ingest deployment (every 15 minutes, one run at "
-                                   "a time) through Prefect until interrupted.")
+    s = sub.add_parser("serve", help="run the schedules in this process",
+                       description="Serve the deployments through Prefect until interrupted: "
+                                   "ingest every 15 minutes (one run at a time), the digest "
+                                   "daily at 07:00 UTC, maintenance daily at 03:30 UTC.")
     s.set_defaults(func=cmd_serve)
+    d = sub.add_parser("digest", help="send the digests now",
+                       description="Send each topic's digest of the stories alerted since "
+                                   "its last one (topics with delivery = \"digest\" or "
+                                   "\"both\", and alerts held by a rate cap).")
+    d.set_defaults(func=cmd_digest)
+    m = sub.add_parser("maintain", help="checkpoint, apply archive retention",
+                       description="Checkpoint the warehouse and delete raw archive days "
+                                   "older than [archive] retention_days.")
+    m.set_defaults(func=cmd_maintain)
     q = sub.add_parser("sql", help="read-only SQL on the warehouse",
                        description="Run a read-only SQL query on the warehouse. Retries while "
                                    "an ingest run holds the file.")

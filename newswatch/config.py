@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_CONFIG = "newswatch.toml"
+DELIVERY_MODES = ("instant", "digest", "both")
 
 
 class ConfigError(Exception):
@@ -98,6 +99,20 @@ class AlertsConfig:
     max_attempts: int = _n(
         10, "a channel down for 10 runs (2.5 h at 15 min) needs a person, not more retries", 1
     )
+    follow_up_outlets: int = _n(
+        0, "0 = off; N sends one follow-up when a story alerted with fewer reaches N outlets",
+        0, 1000)
+    max_per_topic_per_hour: int = _n(
+        20, "past 20 alerts an hour a topic floods its channel; the rest go to the digest", 1)
+    digest_max_stories: int = _n(
+        50, "nobody reads a longer digest; the stories past it are counted, not listed", 1)
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    dir: str = _n("data/archive", "raw WARC records of fetched pages; relative to this file")
+    retention_days: int = _n(
+        90, "re-extraction needs recent pages; 90 days of WARCs is ~1 GB per 100 feeds", 1)
 
 
 @dataclass(frozen=True)
@@ -117,6 +132,8 @@ class TopicSpec:
     channels: tuple[str, ...] = ()
     enabled: bool = True
     min_score: float = 0.0  # a match scoring less is not stored (see FIELD_WEIGHTS)
+    delivery: str = "instant"  # instant, digest (only in the digest) or both
+    max_alerts_per_hour: int | None = None  # None: [alerts] max_per_topic_per_hour
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __hash__(self) -> int:
@@ -132,6 +149,7 @@ class Config:
     extract: ExtractConfig
     alerts: AlertsConfig
     stories: StoriesConfig
+    archive: ArchiveConfig
     feeds: tuple[FeedSpec, ...]
     topics: tuple[TopicSpec, ...]
 
@@ -147,6 +165,10 @@ class Config:
     def alert_log_path(self) -> Path:
         return (self.root / self.alerts.log).resolve()
 
+    @property
+    def archive_dir(self) -> Path:
+        return (self.root / self.archive.dir).resolve()
+
     def local_roots(self) -> tuple[Path, ...]:
         """Folders that file:// URLs may read from: those of feeds marked local."""
         return tuple(
@@ -161,6 +183,7 @@ SECTIONS: dict[str, type] = {
     "extract": ExtractConfig,
     "alerts": AlertsConfig,
     "stories": StoriesConfig,
+    "archive": ArchiveConfig,
 }
 
 
@@ -303,7 +326,7 @@ def _item_fields(
     for key in required:
         if not str(item.get(key, "")).strip():
             raise ConfigError(f"{file}: {label} has no '{key}'. Add {key} = \"…\" to it.")
-    return {k: _frozen(v) for k, v in item.items()}
+    return {k: v if str(fields[k].type) == "int | None" else _frozen(v) for k, v in item.items()}
 
 
 def _strings(v: Any) -> bool:
@@ -314,6 +337,8 @@ _ITEM_TYPES: dict[str, tuple[str, Any]] = {
     "str": ("a string", lambda v: isinstance(v, str)),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "float": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "int | None": ("a whole number >= 1",
+                   lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
     "tuple[str, ...]": ("a list of strings", _strings),
     "dict[str, tuple[str, ...]]": (
         'a table of lists of strings, e.g. [topic.aliases] putin = ["Vladimir Putin", "Putin"]',
@@ -384,6 +409,11 @@ def load_topics(file: Path) -> tuple[TopicSpec, ...]:
         if name in names:
             raise ConfigError(f"{file}: topic {name!r} is defined twice. Rename or remove one.")
         names.add(name)
+        if values.get("delivery", "instant") not in DELIVERY_MODES:
+            raise ConfigError(
+                f"{_where(file, text, 'delivery', None)}: topic {name!r} delivery "
+                f"{values['delivery']!r} is not one of {', '.join(DELIVERY_MODES)}. "
+                f'Write delivery = "digest" to get this topic only in the digest.')
         try:
             parse_query(values["query"], values["aliases"])
         except QueryError as e:

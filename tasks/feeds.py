@@ -40,11 +40,7 @@ def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
     fetch_log, state, entries = [], [], []
     for p in polls:
         f = p.fetch
-        fetch_log.append({
-            "run_id": run_id, "fetched_at": f.fetched_at, "kind": "feed", "url": p.feed.url,
-            "final_url": f.final_url, "status": p.status, "reason": p.reason,
-            "http_status": f.http_status, "bytes": len(f.body), "elapsed_ms": f.elapsed_ms,
-        })
+        fetch_log.append(f.log_row(run_id, "feed", p.feed.url, p.status, p.reason))
         state.append({
             "feed_url": p.feed.url, "status": p.status, "reason": p.reason,
             "etag": f.headers.get("etag"), "last_modified": f.headers.get("last-modified"),

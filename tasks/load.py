@@ -20,11 +20,7 @@ def load(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Ext
     updates, fetch_log = [], []
     for p in pages:
         url, f = p.entry.entry_url, p.fetch
-        fetch_log.append({
-            "run_id": run_id, "fetched_at": f.fetched_at, "kind": "page", "url": url,
-            "final_url": f.final_url, "status": f.status, "reason": f.reason,
-            "http_status": f.http_status, "bytes": len(f.body), "elapsed_ms": f.elapsed_ms,
-        })
+        fetch_log.append(f.log_row(run_id, "page", url))
         x = by_entry.get(url)
         if x is None:  # the fetch failed: retry later unless it never will work
             last_try = p.entry.attempts + 1 >= cfg.fetch.max_page_attempts

@@ -36,10 +36,22 @@ class FetchResult:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     elapsed_ms: int = 0
+    attempts: int = 1  # requests made, retries of passing failures included
+    redirects: tuple[str, ...] = ()  # each hop as "301 https://…"
+    retry_after_s: float | None = None  # what the server asked for, capped
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    def log_row(self, run_id: str, kind: str, url: str, status: str | None = None,
+                reason: str | None = None) -> dict[str, Any]:
+        """The fetch_log row of this fetch (status/reason may be refined by parsing)."""
+        return {"run_id": run_id, "fetched_at": self.fetched_at, "kind": kind, "url": url,
+                "final_url": self.final_url, "status": status or self.status,
+                "reason": reason or self.reason, "http_status": self.http_status,
+                "bytes": len(self.body), "elapsed_ms": self.elapsed_ms,
+                "attempts": self.attempts, "redirects": list(self.redirects)}
 
 
 @dataclass(frozen=True)
@@ -139,12 +151,14 @@ class Alert:
     channel: str
     outlets: tuple[str, ...] = ()  # the story's outlets so far
     story_first_seen_at: datetime | None = None
+    kind: Literal["first", "follow_up"] = "first"
 
 
 @dataclass(frozen=True)
 class Delivery:
     topic: str
     article_id: str
+    kind: str
     channel: str
     status: Literal["sent", "failed"]
     error: str | None

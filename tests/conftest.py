@@ -51,7 +51,7 @@ def site() -> Iterator[Server]:
 
 
 def write_config(tmp: Path, feeds: list[dict], topics_toml: str | None = None,
-                 extra: str = "") -> Path:
+                 extra: str = "", alerts: str = "") -> Path:
     """A complete config in `tmp`: loopback allowed, warehouse and alert log inside `tmp`."""
     lines = []
     for f in feeds:
@@ -66,7 +66,7 @@ def write_config(tmp: Path, feeds: list[dict], topics_toml: str | None = None,
     cfg.write_text(
         "[warehouse]\npath = \"nw.duckdb\"\n"
         "[sources]\nfeeds = \"feeds.toml\"\ntopics = \"topics.toml\"\n"
-        "[alerts]\nlog = \"alerts.jsonl\"\n"
+        "[alerts]\nlog = \"alerts.jsonl\"\n" + alerts +
         "[fetch]\nallow_private_networks = true\nconnect_timeout_s = 2.0\n"
         "read_timeout_s = 2.0\ntotal_timeout_s = 5.0\n" + extra,
         encoding="utf-8",

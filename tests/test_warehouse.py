@@ -19,13 +19,15 @@ README = Path(db.__file__).parent / "README.md"
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     assert db.migrate(path) == ["001_init", "002_match_snippets", "003_stories",
-                                "004_alerts_per_story"]
+                                "004_alerts_per_story", "005_alert_kinds_digests",
+                                "006_fetch_health_archive"]
     assert db.migrate(path) == []
     with duckdb.connect(str(path)) as con:
         for file in sorted(Path(db.MIGRATIONS).glob("*.sql")):
             con.execute(file.read_text())  # every migration can run again on an existing file
         assert con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [
-            ("001_init",), ("002_match_snippets",), ("003_stories",), ("004_alerts_per_story",)]
+            ("001_init",), ("002_match_snippets",), ("003_stories",), ("004_alerts_per_story",),
+            ("005_alert_kinds_digests",), ("006_fetch_health_archive",)]
 
 
 def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -42,7 +44,11 @@ def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
                         [aid, url, url, f"outlet {aid}", dup])
         con.execute("INSERT INTO entries (entry_url, feed_url, first_seen_at, state, article_id)"
                     " VALUES ('http://y/2', 'f', now(), 'done', 'b')")
-    assert db.migrate(path) == ["002_match_snippets", "003_stories", "004_alerts_per_story"]
+        con.execute("INSERT INTO alerts VALUES ('t', 'a', now(), 'r')")
+        con.execute("INSERT INTO deliveries (topic, article_id, channel, status, attempts) "
+                    "VALUES ('t', 'a', 'log', 'sent', 1)")
+    assert db.migrate(path) == ["002_match_snippets", "003_stories", "004_alerts_per_story",
+                                "005_alert_kinds_digests", "006_fetch_health_archive"]
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT topic, snippet FROM topic_matches").fetchall() == [("t", None)]
         # The exact duplicate stored before 003 became a sighting of its original.
@@ -54,6 +60,11 @@ def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
         assert con.execute("SELECT article_id FROM entries").fetchall() == [("a",)]
         assert con.execute("SELECT story_id, articles, outlets FROM stories").fetchall() == [
             ("a", 1, 1)]
+        # Alerts and deliveries stored before 005 are first alerts, with the story's outlets.
+        assert con.execute("SELECT topic, article_id, kind, story_id, outlets FROM alerts"
+                           ).fetchall() == [("t", "a", "first", "a", 1)]
+        assert con.execute("SELECT kind, channel, status, attempts FROM deliveries"
+                           ).fetchall() == [("first", "log", "sent", 1)]
 
 
 def _documented() -> dict[str, dict[str, str]]:
@@ -100,7 +111,7 @@ def test_statuses_are_a_closed_set(tmp_path: Path) -> None:
     db.migrate(path)
     with duckdb.connect(str(path)) as con, pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO fetch_log VALUES ('r', now(), 'feed', 'u', NULL, 'weird', "
-                    "'x', NULL, 0, 0)")
+                    "'x', NULL, 0, 0, 1, [])")
 
 
 def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:

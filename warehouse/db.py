@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -142,6 +142,7 @@ FEED_SCHEMA = pa.schema([("feed_url", S), ("name", S), ("outlet", S), ("local", 
 FETCH_LOG_SCHEMA = pa.schema([
     ("run_id", S), ("fetched_at", TS), ("kind", S), ("url", S), ("final_url", S), ("status", S),
     ("reason", S), ("http_status", pa.int32()), ("bytes", pa.int64()), ("elapsed_ms", pa.int32()),
+    ("attempts", pa.int32()), ("redirects", pa.list_(S)),
 ])
 FEED_STATE_SCHEMA = pa.schema([
     ("feed_url", S), ("status", S), ("reason", S), ("etag", S), ("last_modified", S),
@@ -174,9 +175,20 @@ MATCH_SCHEMA = pa.schema([
     ("topic", S), ("article_id", S), ("matched_at", TS), ("score", pa.float64()),
     ("terms", pa.list_(S)), ("run_id", S), ("snippet", S),
 ])
-OUTBOX_SCHEMA = pa.schema([("topic", S), ("article_id", S), ("channel", S)])
+OUTBOX_SCHEMA = pa.schema([("topic", S), ("article_id", S), ("kind", S), ("channel", S),
+                           ("status", S)])
 DELIVERY_SCHEMA = pa.schema([
-    ("topic", S), ("article_id", S), ("channel", S), ("status", S), ("error", S), ("at", TS),
+    ("topic", S), ("article_id", S), ("kind", S), ("channel", S), ("status", S), ("error", S),
+    ("at", TS),
+])
+
+
+DIGEST_SCHEMA = pa.schema([
+    ("topic", S), ("channel", S), ("period_start", TS), ("period_end", TS),
+    ("stories", pa.int32()), ("title", S), ("body", S),
+])
+DIGEST_DELIVERY_SCHEMA = pa.schema([
+    ("topic", S), ("channel", S), ("period_end", TS), ("status", S), ("error", S), ("at", TS),
 ])
 
 
@@ -253,21 +265,30 @@ def iter_articles(path: Path, wait_s: float, batch: int = 2000) -> Iterator[dict
             yield from (dict(zip(cols, r, strict=True)) for r in rows)
 
 
-def record_matches(path: Path, matches: Sequence[dict[str, Any]],
-                   channels: dict[str, Sequence[str]], alert: bool = True
-                   ) -> tuple[int, list[tuple[str, str]]]:
-    """Store matches, their alerts and the alerts' pending deliveries in one transaction
-    (an outbox: delivery happens after the commit). Return how many matches are new and the
-    (topic, article) alerted now. With alert=False (a backfill) only matches are stored."""
+Outbox = Callable[[list[tuple[str, str, str]], dict[str, int]], list[dict[str, Any]]]
+
+
+def record_matches(path: Path, matches: Sequence[dict[str, Any]], outbox: Outbox | None,
+                   follow_up: dict[str, Any] | None = None,
+                   since: datetime | None = None) -> tuple[int, list[tuple[str, str, str]]]:
+    """Store matches, their alerts and the alerts' deliveries in one transaction (an outbox:
+    delivery happens after the commit). `outbox(new_alerts, sent_since)` turns the new
+    (topic, article, kind) alerts and each topic's alerts sent since `since` into delivery
+    rows; `follow_up` ({outlets, now, run_id}) adds follow-ups for stories that grew. Return
+    how many matches are new and the alerts made now. With outbox=None (a backfill) only
+    matches are stored."""
     with transaction(path) as con:
         stored = len(run_batch(con, "insert_matches", to_arrow(matches, MATCH_SCHEMA)))
-        if not alert:
+        if outbox is None:
             return stored, []
         new = run_batch(con, "insert_alerts", to_arrow(matches, MATCH_SCHEMA))
-        outbox = [{"topic": t, "article_id": a, "channel": c}
-                  for t, a in new for c in channels.get(t, ())]
-        run_batch(con, "insert_deliveries", to_arrow(outbox, OUTBOX_SCHEMA))
-    return stored, sorted((t, a) for t, a in new)
+        if follow_up:
+            new += con.execute(sql("insert_follow_ups"), follow_up).fetchall()
+        new = sorted((t, a, k) for t, a, k in new)
+        recent = ({r["topic"]: r["n"] for r in _fetch(con, "recent_alerts", {"since": since})}
+                  if new else {})
+        run_batch(con, "insert_deliveries", to_arrow(outbox(new, recent), OUTBOX_SCHEMA))
+    return stored, new
 
 
 def pending_deliveries(path: Path, max_attempts: int) -> list[dict[str, Any]]:
@@ -278,6 +299,39 @@ def pending_deliveries(path: Path, max_attempts: int) -> list[dict[str, Any]]:
 def record_deliveries(path: Path, deliveries: Sequence[Any]) -> None:
     with transaction(path) as con:
         run_batch(con, "update_deliveries", to_arrow(deliveries, DELIVERY_SCHEMA))
+
+
+def digest_items(path: Path, digest_topics: Sequence[str], now: datetime
+                 ) -> list[dict[str, Any]]:
+    with connect(path) as con:
+        return _fetch(con, "digest_items", {"digest_topics": list(digest_topics), "now": now})
+
+
+def record_digests(path: Path, digests: Sequence[Any]) -> None:
+    with transaction(path) as con:
+        run_batch(con, "insert_digests", to_arrow(digests, DIGEST_SCHEMA))
+
+
+def pending_digests(path: Path, max_attempts: int) -> list[dict[str, Any]]:
+    with connect(path) as con:
+        return _fetch(con, "pending_digests", {"max_attempts": max_attempts})
+
+
+def record_digest_deliveries(path: Path, deliveries: Sequence[Any]) -> None:
+    with transaction(path) as con:
+        run_batch(con, "update_digests", to_arrow(deliveries, DIGEST_DELIVERY_SCHEMA))
+
+
+def unlink_archive_days(path: Path, days: Sequence[str]) -> int:
+    with transaction(path) as con:
+        return con.execute(sql("unlink_archive_days"), {"days": list(days)}).fetchone()[0]
+
+
+def checkpoint(path: Path) -> None:
+    """Fold the write-ahead log into the file (DuckDB does this on close too; a long-lived
+    file that is only ever appended to still benefits from an explicit one)."""
+    with connect(path) as con:
+        con.execute("CHECKPOINT")
 
 
 def status(path: Path, wait_s: float, max_attempts: int
@@ -301,23 +355,28 @@ class RunInProgress(Exception):
 
 
 @contextlib.contextmanager
-def writer_lock(path: Path) -> Iterator[None]:
-    """One writing job (an ingest run, a backfill) per warehouse at a time, across processes:
-    two jobs interleaving their short transactions would race on the same rows. The lock is a
-    file beside the warehouse; the OS releases it if the process dies. Holding it, the job
-    brings the schema up to date first."""
+def writer_lock(path: Path, wait_s: float = 0.0) -> Iterator[None]:
+    """One writing job (an ingest run, a backfill, a digest) per warehouse at a time, across
+    processes: two jobs interleaving their short transactions would race on the same rows. The
+    lock is a file beside the warehouse; the OS releases it if the process dies. A job may
+    wait up to `wait_s` for it. Holding it, the job brings the schema up to date first."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_name(path.name + ".run-lock")
+    deadline = time.monotonic() + wait_s
     with lock.open("a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunInProgress(
-                f"another ingest run is writing to {path} (lock {lock}); this run did nothing. "
-                f"Wait for it to finish."
-            ) from None
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RunInProgress(
+                        f"another ingest run is writing to {path} (lock {lock}); this run did "
+                        f"nothing. Wait for it to finish."
+                    ) from None
+                time.sleep(0.2)
         try:
             migrate(path)
             yield

@@ -1,12 +1,13 @@
 -- One alert per (topic, story), ever: the batch's first matching article of a story that has
 -- no alert for the topic yet stands for it; later copies and reports do not alert again.
-INSERT INTO alerts (topic, article_id, created_at, run_id, story_id)
-SELECT b.topic, b.article_id, b.matched_at, b.run_id, a.story_id
+INSERT INTO alerts (topic, article_id, kind, created_at, run_id, story_id, outlets)
+SELECT b.topic, b.article_id, 'first', b.matched_at, b.run_id, a.story_id, s.outlets
 FROM batch AS b
 JOIN articles AS a USING (article_id)
+LEFT JOIN stories AS s ON s.story_id = a.story_id
 WHERE NOT EXISTS (SELECT 1 FROM alerts AS x
                   WHERE x.topic = b.topic AND x.story_id = a.story_id)
 QUALIFY row_number() OVER (PARTITION BY b.topic, a.story_id
                            ORDER BY a.published_at NULLS LAST, b.article_id) = 1
 ON CONFLICT DO NOTHING
-RETURNING topic, article_id;
+RETURNING topic, article_id, kind;

@@ -1,4 +1,5 @@
--- The outbox: one pending delivery per new alert and channel.
-INSERT INTO deliveries (topic, article_id, channel, status)
-SELECT topic, article_id, channel, 'pending' FROM batch
+-- The outbox: one delivery per new alert and channel; pending, or held by the topic's rate
+-- cap ('capped') or its digest mode ('digest') for the digest to carry.
+INSERT INTO deliveries (topic, article_id, kind, channel, status)
+SELECT topic, article_id, kind, channel, status FROM batch
 ON CONFLICT DO NOTHING;

@@ -1,3 +1,1 @@
-INSERT INTO fetch_log
-SELECT run_id, fetched_at, kind, url, final_url, status, reason, http_status, bytes, elapsed_ms
-FROM batch;
+INSERT INTO fetch_log BY NAME SELECT * FROM batch;

@@ -5,4 +5,4 @@ UPDATE deliveries SET
     delivered_at = CASE WHEN b.status = 'sent' THEN b.at ELSE deliveries.delivered_at END
 FROM batch AS b
 WHERE deliveries.topic = b.topic AND deliveries.article_id = b.article_id
-  AND deliveries.channel = b.channel;
+  AND deliveries.kind = b.kind AND deliveries.channel = b.channel;

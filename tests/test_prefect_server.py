@@ -1,0 +1,96 @@
+"""The deploy path a Prefect user follows, for real: `prefect server start` on a free loopback
+port, `prefect work-pool create`, `prefect deploy --all` from prefect.yaml, a process worker,
+`prefect deployment run` — then the warehouse holds the seed story."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prefect(env: dict[str, str], *args: str, timeout: float = 180) -> str:
+    done = subprocess.run([PREFECT, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_deploy_all_and_run_through_a_process_worker(tmp_path: Path) -> None:
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api,
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false",
+           "NEWSWATCH_HOME": str(ROOT), "PREFECT_LOGGING_LEVEL": "WARNING"}
+    warehouse = tmp_path / "nw.duckdb"
+    cfg = tmp_path / "newswatch.toml"
+    cfg.write_text(f'[warehouse]\npath = "{warehouse}"\n'
+                   f'[sources]\nfeeds = "{ROOT / "seeds" / "feeds.toml"}"\n'
+                   f'topics = "{ROOT / "seeds" / "topics.toml"}"\n'
+                   f'[alerts]\nlog = "{tmp_path / "alerts.jsonl"}"\nterminal = false\n',
+                   encoding="utf-8")
+    server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = None
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "prefect server exited"
+            assert time.monotonic() < deadline, "prefect server did not start in 120 s"
+            time.sleep(0.5)
+        _prefect(env, "work-pool", "create", "newswatch", "--type", "process")
+        out = _prefect(env, "--no-prompt", "deploy", "--all")
+        for name in ("ingest/ingest", "digest/digest", "maintenance/maintenance"):
+            assert name in out
+        worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "newswatch"], env=env,
+                                  cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        started = _prefect(env, "deployment", "run", "ingest/ingest",
+                           "--param", f"config_path={cfg}")
+        flow_run_id = started.split("UUID:")[1].split()[0]
+        deadline, state = time.monotonic() + 240, ""
+        while time.monotonic() < deadline:
+            state = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=5).json()["state_type"]
+            if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+                break
+            time.sleep(1)
+        assert state == "COMPLETED"
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM articles").fetchone() == (7,)
+            assert con.execute("SELECT count(*), max(kind) FROM alerts").fetchone() == (
+                1, "first")
+            assert con.execute("SELECT status FROM runs").fetchall() == [("ok",)]
+    finally:
+        for p in (worker, server):
+            if p and p.poll() is None:
+                os.killpg(p.pid, signal.SIGINT)  # a worker stops cleanly on SIGINT
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
