@@ -52,6 +52,7 @@ class RunSummary:
     alerts_new: int = 0
     deliveries_sent: int = 0
     deliveries_failed: int = 0
+    offline: bool = False  # every feed failed at the network level; no feed was penalised
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -81,7 +82,7 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False) -> Run
                           run.stage_seconds)
             raise
         db.finish_run(path, run.run_id, datetime.now(UTC), "ok", run.counts(),
-                      run.stage_seconds)
+                      run.stage_seconds, run.offline)
     return run
 
 
@@ -98,7 +99,10 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)
     with run.stage("keep-new-entries"):
         entries = record_polls_task(cfg, run.run_id, polls)
-    run.entries_new = entries.new
+    run.entries_new, run.offline = entries.new, entries.offline
+    if run.offline:
+        progress.warning("every feed failed at the network level: recorded as offline, "
+                         "no feed penalised")
     progress.info("%d new entr(ies), %d page(s) to fetch", entries.new, len(entries.to_fetch))
     with run.stage("fetch-pages"):
         pages = await fetch_pages_task(cfg, list(entries.to_fetch))

@@ -55,12 +55,37 @@ class FetchConfig:
     max_page_bytes: int = _n(5_000_000, "news pages are ~80 KB median, 2 MB at worst", 1024)
     max_redirects: int = _n(5, "real chains are 1-3 hops; more is a loop or a trap", 0, 30)
     per_host_concurrency: int = _n(2, "politeness: two open requests per host at most", 1, 64)
+    per_host_interval_s: float = _n(
+        0.25, "politeness: 4 requests a second per host at most; 100 new pages take 25 s",
+        0, 60)
+    max_retries: int = _n(
+        2, "two more tries catch a blip (reset, 502, 503); more would hammer a sick host", 0, 10)
+    retry_backoff_s: float = _n(
+        1.0, "first retry after ~1 s, then ~2 s, ±50% jitter so clients do not retry in step",
+        0, 60)
+    max_retry_after_s: float = _n(
+        60.0, "a run waits at most a minute for a host that asked; a longer Retry-After is "
+        "kept for the next run instead", 0, 3600)
     total_concurrency: int = _n(32, "two cores parse what 32 sockets deliver", 1, 1024)
     poll_interval_min: int = _n(15, "the schedule's period; a feed is due once per run", 1)
     max_page_attempts: int = _n(5, "a page that failed 5 runs in a row is given up", 1, 100)
     allow_private_networks: bool = _n(
         False, "off: a feed must not turn us against the local network; on for tests/intranets"
     )
+    allowed_networks: str = _n(
+        "", "with allow_private_networks: comma-separated CIDRs it opens (empty: all), e.g. "
+        "\"10.1.0.0/16\" for one intranet")
+    unconditional_every: int = _n(
+        12, "every 12th poll (3 h) sends no ETag/Last-Modified: a server that answers 304 to a "
+        "changed feed cannot hide it for longer", 1, 1000)
+    max_interval_min: int = _n(
+        360, "a feed's ttl/sy:updatePeriod may slow its polling, to every 6 h at most: news "
+        "breaks", 1)
+    max_backoff_min: int = _n(
+        1440, "a failing feed slows down to once a day; it is never given up", 1)
+    offline_min_hosts: int = _n(
+        2, "when every feed on 2+ hosts fails at the network level the fault is ours: the run is "
+        "recorded offline and no feed is penalised", 1)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import trafilatura
 
 from newswatch.config import Config
 from tasks import stage
+from tasks.encoding import decode
 from tasks.models import Extraction, PageFetch
 
 _HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
@@ -41,11 +42,13 @@ class PageText:
     elapsed_ms: int = 0
 
 
-def extract_page(url: str, body: bytes, min_chars: int) -> PageText:
+def extract_page(url: str, body: bytes, min_chars: int,
+                 content_type: str | None = None) -> PageText:
     started = time.monotonic()
+    html = decode(body, content_type).text  # our charset rules, not trafilatura's guess
     try:
         doc = trafilatura.bare_extraction(
-            body, url=url, with_metadata=True, include_comments=False, include_tables=False,
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
         )
     except Exception:  # trafilatura raises many kinds on hostile input; record it, go on
         return PageText("failed", "extractor_error")
@@ -68,7 +71,7 @@ def extract_page(url: str, body: bytes, min_chars: int) -> PageText:
     )
 
 
-def _extract_star(args: tuple[str, bytes, int]) -> PageText:
+def _extract_star(args: tuple[str, bytes, int, str | None]) -> PageText:
     return extract_page(*args)
 
 
@@ -83,8 +86,8 @@ def _page_date(value: str | None) -> datetime | None:
 
 def extract_pages(cfg: Config, pages: list[PageFetch]) -> list[Extraction]:
     ok = [p for p in pages if p.fetch.ok]
-    jobs = [(p.fetch.final_url or p.entry.entry_url, p.fetch.body, cfg.extract.min_article_chars)
-            for p in ok]
+    jobs = [(p.fetch.final_url or p.entry.entry_url, p.fetch.body, cfg.extract.min_article_chars,
+             p.fetch.headers.get("content-type")) for p in ok]
     if len(jobs) >= cfg.extract.pool_threshold:
         workers = cfg.extract.workers or os.cpu_count() or 1
         # spawn, not fork: the flow process runs threads (Prefect's), and fork copies their locks.

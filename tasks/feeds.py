@@ -1,15 +1,24 @@
 """Stages 1 and 4: which feeds are due, and keeping the new entries of the feeds we polled.
 
 The feeds table follows the config on every run. After a poll, each feed's outcome goes to
-fetch_log, its validators and next due time to feeds, and its entries to entries, in one
+fetch_log, its validators, health and next due time to feeds, and its entries to entries, in one
 transaction. Entries already known are not fetched again; entries whose page fetch failed for a
 passing reason stay pending and are retried by later runs.
+
+Scheduling, after Media Cloud's rss-fetcher: a feed is due again after its interval (the run
+period, or longer when the feed's ttl / sy:updatePeriod / Cache-Control asks, up to
+`max_interval_min`). Failures add weight (hard 1, temp 0.5, soft 0.25) and the interval doubles
+per unit of weight, up to once a day; one success clears the weight. A feed is never disabled
+for failing. When every feed polled, on at least `offline_min_hosts` hosts, failed at the
+network level, the fault is ours: the run is recorded offline and no feed's health changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from newswatch.config import Config
 from tasks import stage
@@ -25,34 +34,85 @@ def due_feeds(cfg: Config, now: datetime, all_feeds: bool = False) -> list[FeedS
     ]
     due = db.sync_and_select_due(cfg.warehouse_path, rows, now, all_feeds)
     return [FeedState(url=r["feed_url"], name=r["name"], outlet=r["outlet"], local=r["local"],
-                      etag=r["etag"], last_modified=r["last_modified"]) for r in due]
+                      etag=r["etag"], last_modified=r["last_modified"],
+                      body_hash=r["body_hash"], failure_weight=r["failure_weight"],
+                      error_count=r["error_count"], interval_min=r["interval_min"],
+                      conditional_polls=r["conditional_polls"]) for r in due]
+
+
+FAILURE_WEIGHT = {"hard": 1.0, "temp": 0.5, "soft": 0.25}  # how much each failure slows a feed
+NETWORK_REASONS = {"connect_error", "dns_error", "timeout", "transport_error"}
+SLACK = timedelta(minutes=1)  # a run starting a little early still finds the feed due
+
+
+def sends_validators(cfg: Config, feed: FeedState) -> bool:
+    """Conditional GET, except every `unconditional_every`-th poll: a server that answers 304
+    (or repeats an old ETag) for a changed feed cannot hide new entries for long."""
+    return feed.conditional_polls + 1 < cfg.fetch.unconditional_every
+
+
+def is_offline(cfg: Config, polls: list[FeedPoll]) -> bool:
+    remote = [p for p in polls if not p.feed.local]
+    hosts = {urlsplit(p.feed.url).hostname for p in remote}
+    return (len(hosts) >= cfg.fetch.offline_min_hosts
+            and all(p.fetch.reason in NETWORK_REASONS for p in remote))
+
+
+def next_state(cfg: Config, p: FeedPoll, offline: bool) -> dict[str, Any]:
+    """The feed's row after this poll: validators, health, interval and next due time."""
+    f, feed = p.fetch, p.feed
+    fc = cfg.fetch
+    ok = p.status in ("ok", "not_modified")
+    interval = feed.interval_min or fc.poll_interval_min
+    if ok and p.interval_hint is not None:
+        interval = min(max(p.interval_hint, fc.poll_interval_min), fc.max_interval_min)
+    elif ok and p.status == "ok":
+        interval = fc.poll_interval_min  # the feed dropped its hint
+    weight, errors = feed.failure_weight, feed.error_count
+    if ok:
+        weight, errors = 0.0, 0
+    elif not offline:
+        weight, errors = weight + FAILURE_WEIGHT[p.status], errors + 1
+    wait = min(interval * 2 ** weight, fc.max_backoff_min)
+    due = f.fetched_at + timedelta(minutes=wait) - SLACK
+    if f.retry_after_s:  # the server asked for a pause
+        due = max(due, f.fetched_at + timedelta(seconds=min(f.retry_after_s,
+                                                               fc.max_backoff_min * 60)))
+    fresh = p.status == "ok"
+    conditional = sends_validators(cfg, feed) and bool(feed.etag or feed.last_modified)
+    return {
+        "feed_url": feed.url, "status": p.status, "reason": p.reason,
+        "etag": f.headers.get("etag") if fresh else feed.etag,
+        "last_modified": f.headers.get("last-modified") if fresh else feed.last_modified,
+        "body_hash": p.body_hash or feed.body_hash, "fetched_at": f.fetched_at,
+        "next_due_at": due, "error_count": errors, "failure_weight": weight,
+        "interval_min": interval, "conditional_polls":
+            feed.conditional_polls + 1 if conditional else 0,
+    }
 
 
 @dataclass(frozen=True)
 class NewEntries:
     new: int  # entries seen for the first time in this run
     to_fetch: tuple[Entry, ...]  # new entries plus earlier ones still pending
+    offline: bool = False  # every feed failed at the network level: nobody was penalised
 
 
 def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
     now = datetime.now(UTC)
-    interval = timedelta(minutes=cfg.fetch.poll_interval_min)
+    offline = is_offline(cfg, polls)
     fetch_log, state, entries = [], [], []
     for p in polls:
         f = p.fetch
         fetch_log.append(f.log_row(run_id, "feed", p.feed.url, p.status, p.reason))
-        state.append({
-            "feed_url": p.feed.url, "status": p.status, "reason": p.reason,
-            "etag": f.headers.get("etag"), "last_modified": f.headers.get("last-modified"),
-            "fetched_at": f.fetched_at, "next_due_at": f.fetched_at + interval,
-        })
+        state.append(next_state(cfg, p, offline))
         entries += [{
             "entry_url": e.entry_url, "feed_url": e.feed_url, "guid": e.guid, "title": e.title,
             "summary": e.summary, "published_at": e.published_at, "first_seen_at": now,
         } for e in p.entries]
     new, pending = db.record_polls(cfg.warehouse_path, fetch_log, state, entries)
     to_fetch = tuple(Entry(**r) for r in pending if r["attempts"] < cfg.fetch.max_page_attempts)
-    return NewEntries(new=len(new), to_fetch=to_fetch)
+    return NewEntries(new=len(new), to_fetch=to_fetch, offline=offline)
 
 
 @stage("due-feeds")

@@ -7,6 +7,7 @@ import asyncio
 
 from newswatch.config import Config
 from tasks import stage
+from tasks.feeds import sends_validators
 from tasks.http import Fetcher
 from tasks.models import Entry, FeedState, FetchResult, PageFetch
 
@@ -16,8 +17,9 @@ Fetched = tuple[FeedState, FetchResult]
 async def fetch_feeds(cfg: Config, feeds: list[FeedState]) -> list[Fetched]:
     async with Fetcher(cfg.fetch, cfg.local_roots()) as f:
         results = await asyncio.gather(*(
-            f.get(feed.url, max_bytes=cfg.fetch.max_feed_bytes, etag=feed.etag,
-                  last_modified=feed.last_modified)
+            f.get(feed.url, max_bytes=cfg.fetch.max_feed_bytes,
+                  **({"etag": feed.etag, "last_modified": feed.last_modified}
+                     if sends_validators(cfg, feed) else {}))
             for feed in feeds
         ))
     return list(zip(feeds, results, strict=True))

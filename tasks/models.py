@@ -23,6 +23,11 @@ class FeedState:
     local: bool
     etag: str | None = None
     last_modified: str | None = None
+    body_hash: str | None = None
+    failure_weight: float = 0.0
+    error_count: int = 0
+    interval_min: int | None = None
+    conditional_polls: int = 0  # polls sent with validators since the last unconditional one
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class FeedPoll:
     status: FetchStatus
     reason: str
     entries: tuple[Entry, ...] = ()
+    body_hash: str | None = None  # of a body that parsed (kept to spot the same body again)
+    interval_hint: int | None = None  # minutes, from the feed's ttl / sy: / Cache-Control
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,15 @@
 """Stage 3: parse fetched feeds with feedparser. feedparser only parses bytes we fetched; it gets
-the response headers so it can honour the HTTP charset. Entry links are resolved against the
-URL the feed was fetched from."""
+the response headers so it can honour the HTTP charset. Where its rules would make mojibake
+(UTF-8 bytes under a stale single-byte label, a label Python does not know), we decode by our
+rules (tasks/encoding.py) and hand it UTF-8 that says so. Entry links are resolved against the
+URL the feed was fetched from. A body identical to the last one is not parsed again. The feed's
+own polling hints (ttl, sy:updatePeriod/Frequency, Cache-Control max-age) are read here."""
 
 from __future__ import annotations
 
 import calendar
+import hashlib
+import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
@@ -13,8 +18,14 @@ import lxml.html
 from lxml.etree import ParserError
 
 from tasks import stage
+from tasks.encoding import decode
 from tasks.models import Entry, FeedPoll, FeedState, FetchResult
 from tasks.urls import normalize_url
+
+_PROLOG = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([\w.:-]+)([\"'])", re.I)
+UPDATE_PERIOD_MIN = {"hourly": 60, "daily": 1440, "weekly": 10080, "monthly": 43200,
+                     "yearly": 525600}
+_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
 
 
 def _when(entry: feedparser.FeedParserDict) -> datetime | None:
@@ -37,14 +48,48 @@ def html_to_text(fragment: str | None) -> str | None:
     return " ".join(text.split()) or None
 
 
+def parse_bytes(body: bytes, headers: dict[str, str]) -> feedparser.FeedParserDict:
+    """feedparser over our bytes and headers, corrected where its charset rules would fail."""
+    d = decode(body, headers.get("content-type"))
+    if d.source == "utf8_over_declared":
+        fixed = d.text.encode("utf-8")
+        fixed = _PROLOG.sub(rb"\1utf-8\3", fixed, count=1)
+        headers = {**headers, "content-type": "application/xml; charset=utf-8"}
+        return feedparser.parse(fixed, response_headers=headers)
+    return feedparser.parse(body, response_headers=headers)
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def interval_hint(parsed: feedparser.FeedParserDict, headers: dict[str, str]) -> int | None:
+    """The feed's own idea of how often to poll it, in minutes: ttl, then
+    sy:updatePeriod/updateFrequency, then Cache-Control max-age."""
+    feed = parsed.get("feed", {})
+    ttl = str(feed.get("ttl", "")).strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        return int(ttl)
+    period = UPDATE_PERIOD_MIN.get(str(feed.get("sy_updateperiod", "")).strip().lower())
+    if period:
+        freq = str(feed.get("sy_updatefrequency", "1")).strip()
+        return max(1, period // (int(freq) if freq.isdigit() and int(freq) > 0 else 1))
+    m = _MAX_AGE.search(headers.get("cache-control", ""))
+    return max(1, int(m.group(1)) // 60) if m and int(m.group(1)) > 0 else None
+
+
 def parse_feed(feed: FeedState, fetch: FetchResult) -> FeedPoll:
     if not fetch.ok:
         return FeedPoll(feed, fetch, fetch.status, fetch.reason)
+    digest = body_hash(fetch.body)
+    if feed.body_hash == digest:  # a new ETag, or none, for the same bytes
+        return FeedPoll(feed, fetch, "not_modified", "same_body", body_hash=digest)
     base = fetch.final_url or feed.url
     headers = {k: v for k, v in fetch.headers.items() if k == "content-type"}
     if base.startswith(("http://", "https://")):
         headers["content-location"] = base  # feedparser mangles file:/// bases; we join below
-    parsed = feedparser.parse(fetch.body, response_headers=headers)
+    parsed = parse_bytes(fetch.body, headers)
+    hint = interval_hint(parsed, fetch.headers)
     entries = []
     for item in parsed.entries:
         link = item.get("link")
@@ -64,9 +109,10 @@ def parse_feed(feed: FeedState, fetch: FetchResult) -> FeedPoll:
             return FeedPoll(feed, fetch, "soft", "not_a_feed")
         if parsed.bozo:
             return FeedPoll(feed, fetch, "soft", "malformed_feed")
-        return FeedPoll(feed, fetch, "ok", "no_entries")
+        return FeedPoll(feed, fetch, "ok", "no_entries", body_hash=digest, interval_hint=hint)
     reason = "parsed_with_warnings" if parsed.bozo else "parsed"
-    return FeedPoll(feed, fetch, "ok", reason, tuple(entries))
+    return FeedPoll(feed, fetch, "ok", reason, tuple(entries), body_hash=digest,
+                    interval_hint=hint)
 
 
 def parse_feeds(fetched: list[tuple[FeedState, FetchResult]]) -> list[FeedPoll]:

@@ -67,7 +67,8 @@ def write_config(tmp: Path, feeds: list[dict], topics_toml: str | None = None,
         "[warehouse]\npath = \"nw.duckdb\"\n"
         "[sources]\nfeeds = \"feeds.toml\"\ntopics = \"topics.toml\"\n"
         "[alerts]\nlog = \"alerts.jsonl\"\n" + alerts +
-        "[fetch]\nallow_private_networks = true\nconnect_timeout_s = 2.0\n"
+        "[fetch]\nallow_private_networks = true\nallowed_networks = \"127.0.0.0/8\"\n"
+        "per_host_interval_s = 0.0\nretry_backoff_s = 0.05\nconnect_timeout_s = 2.0\n"
         "read_timeout_s = 2.0\ntotal_timeout_s = 5.0\n" + extra,
         encoding="utf-8",
     )

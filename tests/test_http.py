@@ -14,8 +14,9 @@ from tasks.http import Fetcher, classify_http
 from tests import servers
 from tests.conftest import FIXTURE
 
-LOOPBACK = FetchConfig(allow_private_networks=True, connect_timeout_s=2, read_timeout_s=0.5,
-                       total_timeout_s=3, max_redirects=3)
+LOOPBACK = FetchConfig(allow_private_networks=True, allowed_networks="127.0.0.0/8",
+                       connect_timeout_s=2, read_timeout_s=0.5, total_timeout_s=3,
+                       max_redirects=3, per_host_interval_s=0.0, max_retries=0)
 
 
 def get(url: str, cfg: FetchConfig = LOOPBACK, max_bytes: int = 100_000,

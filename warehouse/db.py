@@ -146,7 +146,9 @@ FETCH_LOG_SCHEMA = pa.schema([
 ])
 FEED_STATE_SCHEMA = pa.schema([
     ("feed_url", S), ("status", S), ("reason", S), ("etag", S), ("last_modified", S),
-    ("fetched_at", TS), ("next_due_at", TS),
+    ("body_hash", S), ("fetched_at", TS), ("next_due_at", TS), ("error_count", pa.int32()),
+    ("failure_weight", pa.float64()), ("interval_min", pa.int32()),
+    ("conditional_polls", pa.int32()),
 ])
 ENTRY_SCHEMA = pa.schema([
     ("entry_url", S), ("feed_url", S), ("guid", S), ("title", S), ("summary", S),
@@ -200,11 +202,12 @@ def start_run(path: Path, run_id: str, started_at: datetime) -> None:
 
 
 def finish_run(path: Path, run_id: str, finished_at: datetime, status: str,
-               counts: dict[str, int], stage_seconds: dict[str, float]) -> None:
+               counts: dict[str, int], stage_seconds: dict[str, float],
+               offline: bool = False) -> None:
     with transaction(path) as con:
         con.execute(sql("finish_run"), {
             "run_id": run_id, "finished_at": finished_at, "status": status,
-            "stage_seconds": json.dumps(stage_seconds), **counts,
+            "stage_seconds": json.dumps(stage_seconds), "offline": offline, **counts,
         })
 
 
