@@ -31,7 +31,7 @@ _META = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 class Decoded:
     text: str
     encoding: str  # Python codec name actually used
-    source: str  # bom, http, declared, utf8_over_declared, detected, fallback
+    source: str  # bom, http, declared, utf8_over_declared, cp1252_under_utf8, detected, fallback
 
 
 def codec(name: str | None) -> str | None:
@@ -79,6 +79,7 @@ def decode(body: bytes, content_type: str | None = None) -> Decoded:
     for bom, name in BOMS:
         if body.startswith(bom):
             return Decoded(body[len(bom):].decode(name, "replace"), name, "bom")
+    utf8_lied = False
     for source, label in (("http", http_charset(content_type)),
                           ("declared", declared_charset(body))):
         name = codec(label)
@@ -89,11 +90,14 @@ def decode(body: bytes, content_type: str | None = None) -> Decoded:
         try:
             return Decoded(body.decode(name), name, source)
         except UnicodeDecodeError:
+            utf8_lied = utf8_lied or name == "utf-8"
             continue  # the label lies: try the next rule
     try:
         return Decoded(body.decode("utf-8"), "utf-8", "detected")
     except UnicodeDecodeError:
         pass
+    if utf8_lied:  # "UTF-8" that is not: nearly always Windows-1252 under a template's label
+        return Decoded(body.decode("cp1252", "replace"), "cp1252", "cp1252_under_utf8")
     best = charset_normalizer.from_bytes(body[:200_000]).best()
     name = codec(best.encoding) if best is not None else None
     if name in LATIN_LOOKALIKES:
