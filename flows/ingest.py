@@ -18,6 +18,7 @@ from prefect import flow
 
 from newswatch.config import Config, load_config
 from tasks.alerts import deliver_alerts_task, record_alerts_task
+from tasks.archive import archive_pages_task
 from tasks.dedup import dedup_task
 from tasks.extract import extract_pages_task
 from tasks.feeds import due_feeds_task, record_polls_task
@@ -106,6 +107,8 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     progress.info("%d new entr(ies), %d page(s) to fetch", entries.new, len(entries.to_fetch))
     with run.stage("fetch-pages"):
         pages = await fetch_pages_task(cfg, list(entries.to_fetch))
+    with run.stage("archive"):
+        archived = archive_pages_task(cfg, run.run_id, pages)
     run.pages_fetched = sum(p.fetch.ok for p in pages)
     run.pages_failed = len(pages) - run.pages_fetched
     progress.info("fetched %d page(s), %d failed", run.pages_fetched, run.pages_failed)
@@ -118,7 +121,7 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     with run.stage("dedup"):
         found = dedup_task(cfg, extractions)
     with run.stage("load"):
-        new_ids = load_task(cfg, run.run_id, pages, extractions, found)
+        new_ids = load_task(cfg, run.run_id, pages, extractions, found, archived)
     run.articles_new = len(new_ids)
     run.duplicates = len(found.sightings) - len(found.articles)
     progress.info("stored %d new article(s), %d exact cop(ies), %d new version(s)",

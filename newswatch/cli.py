@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from newswatch.config import ConfigError, load_config
@@ -310,6 +311,104 @@ def cmd_maintain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reextract(args: argparse.Namespace) -> int:
+    from tasks.reextract import reextract
+    from warehouse import db
+
+    cfg = load_config(args.config)
+    try:
+        with db.writer_lock(cfg.warehouse_path):
+            r = reextract(cfg)
+    except (db.RunInProgress, db.WarehouseBusy) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BUSY
+    print(f"reextract: {r.archived} archived article(s): {r.changed} changed, {r.unchanged} "
+          f"unchanged, {r.no_article} without an article now (old text kept), {r.missing} "
+          f"missing from the archive")
+    return EXIT_OK
+
+
+HOW = {"direct": "the address is a feed",
+       "link_alternate": "announced by the page's <link rel=\"alternate\">",
+       "common_path": "found at a usual feed path"}
+
+
+def _feeds_file(cfg: Any) -> Path:
+    return (cfg.root / cfg.sources.feeds).resolve()
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    from newswatch import feeds_file
+    from tasks.discover import discover
+
+    cfg = load_config(args.config)
+    file = _feeds_file(cfg)
+    d = asyncio.run(discover(cfg.fetch, args.url))
+    if not d.found:
+        print(f"error: no feed found at {args.url}: {d.error}. Give the feed's own address, "
+              f"or check the site in a browser.", file=sys.stderr)
+        return EXIT_ERROR
+    first = d.found[0]
+    if first.url in {f.url for f in cfg.feeds}:
+        print(f"error: {first.url} is already in {file}.", file=sys.stderr)
+        return EXIT_ERROR
+    name = args.name or first.title or first.url
+    feeds_file.append(file, [(name, first.url, args.outlet or "")])
+    print(f"added {json.dumps(name, ensure_ascii=False)} {first.url} ({HOW[first.how]}) "
+          f"to {file}")
+    for other in d.found[1:]:
+        print(f"also offered: {other.url} ({other.title or 'untitled'})")
+    return EXIT_OK
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    from newswatch import feeds_file
+
+    cfg = load_config(args.config)
+    file = _feeds_file(cfg)
+    if not feeds_file.remove(file, args.url):
+        print(f"error: no [[feed]] with url = \"{args.url}\" in {file}. "
+              f"`newswatch feeds list` shows the urls.", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"removed {args.url} from {file} (its articles stay in the warehouse)")
+    return EXIT_OK
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    from newswatch import feeds_file
+
+    cfg = load_config(args.config)
+    file = _feeds_file(cfg)
+    found, skipped = feeds_file.read_opml(Path(args.file))
+    known = {f.url for f in cfg.feeds}
+    new, seen = [], set()
+    for title, url in found:
+        if url not in known and url not in seen:
+            new.append((title, url, ""))
+            seen.add(url)
+    if new:
+        feeds_file.append(file, new)
+    print(f"imported {len(new)} feed(s) from {args.file} into {file}; "
+          f"{len(found) - len(new)} already listed, {skipped} outline(s) without xmlUrl "
+          f"skipped")
+    return EXIT_OK
+
+
+def cmd_feeds_export(args: argparse.Namespace) -> int:
+    from newswatch import feeds_file
+
+    sys.stdout.write(feeds_file.to_opml(load_config(args.config).feeds))
+    return EXIT_OK
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    rows = [[f.name or "", f.outlet or "", "yes" if f.enabled else "no", f.url]
+            for f in cfg.feeds]
+    print(format_table(["name", "outlet", "enabled", "url"], rows, 80))
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.serve import serve_all
 
@@ -381,6 +480,35 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("name", help="the topic's name")
     tb.add_argument("--alert", action="store_true", help="also alert the new matches")
     tb.set_defaults(func=cmd_topics_backfill)
+    rx = sub.add_parser("reextract", help="extract again from the raw archive",
+                        description="Run extraction again over the archived responses of the "
+                                    "stored articles, fetching nothing; changed text replaces "
+                                    "the stored text.")
+    rx.set_defaults(func=cmd_reextract)
+    fe = sub.add_parser("feeds", help="add, import, export, list and remove feeds",
+                        description="Edit the feeds file the config names (comments kept).")
+    fsub = fe.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    fa = fsub.add_parser("add", help="add a feed, discovering it from a site's page",
+                         description="Add URL's feed: URL itself when it is a feed, else the "
+                                     "feed its page announces, else one at a usual path.")
+    fa.add_argument("url")
+    fa.add_argument("--name", help="the feed's name (default: its title)")
+    fa.add_argument("--outlet", help="the publication's name")
+    fa.set_defaults(func=cmd_feeds_add)
+    fi = fsub.add_parser("import", help="add the feeds of an OPML file",
+                         description="Add every feed of an OPML file not yet listed.")
+    fi.add_argument("file")
+    fi.set_defaults(func=cmd_feeds_import)
+    fx = fsub.add_parser("export", help="print the feeds as OPML",
+                         description="Print the feeds as OPML 2.0 for another reader.")
+    fx.set_defaults(func=cmd_feeds_export)
+    fl = fsub.add_parser("list", help="the feeds", description="List the feeds.")
+    fl.set_defaults(func=cmd_feeds_list)
+    fr = fsub.add_parser("remove", help="remove a feed by its url",
+                         description="Remove the feed with this url from the feeds file; "
+                                     "what it stored stays in the warehouse.")
+    fr.add_argument("url")
+    fr.set_defaults(func=cmd_feeds_remove)
     return p
 
 

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 
 from newswatch.config import Config
 from tasks import stage
+from tasks.archive import Stored
 from tasks.models import Dedup, Extraction, PageFetch
 from warehouse import db
 
 
 def load(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Extraction],
-         found: Dedup) -> list[str]:
-    """Store everything; return the ids of the articles that are new in this run."""
+         found: Dedup, archived: dict[str, Stored] | None = None) -> list[str]:
+    """Store everything; return the ids of the articles that are new in this run. `archived`
+    (entry URL → WARC record) links each new article to its raw response."""
     now = datetime.now(UTC)
     by_entry = {x.entry.entry_url: x for x in extractions}
     updates, fetch_log = [], []
@@ -36,7 +38,14 @@ def load(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Ext
         "status": x.status, "reason": x.reason, "chars": len(x.text or ""),
         "elapsed_ms": x.elapsed_ms,
     } for x in extractions]
-    articles = [{**dataclasses.asdict(a), "run_id": run_id} for a in found.articles]
+    where: dict[str, Stored] = {}
+    for entry_url, aid in found.entry_article.items():
+        if archived and entry_url in archived:
+            where.setdefault(aid, archived[entry_url])
+    articles = [{**dataclasses.asdict(a), "run_id": run_id,
+                 "warc_file": where[a.article_id].file if a.article_id in where else None,
+                 "warc_offset": where[a.article_id].offset if a.article_id in where else None}
+                for a in found.articles]
     db.load_articles(cfg.warehouse_path, articles, updates, fetch_log, extract_log,
                      found.sightings, found.versions)
     return [a.article_id for a in found.articles]
@@ -44,5 +53,5 @@ def load(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Ext
 
 @stage("load")
 def load_task(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Extraction],
-              found: Dedup) -> list[str]:
-    return load(cfg, run_id, pages, extractions, found)
+              found: Dedup, archived: dict[str, Stored]) -> list[str]:
+    return load(cfg, run_id, pages, extractions, found, archived)

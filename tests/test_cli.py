@@ -183,7 +183,8 @@ def test_no_command_prints_help(tmp_path: Path) -> None:
         assert f"\n  {command} " in proc.stdout
 
 
-@pytest.mark.parametrize("command", ["run", "serve", "sql", "status", "check"])
+@pytest.mark.parametrize("command", ["run", "serve", "sql", "status", "check", "digest",
+                                     "maintain", "feeds", "topics"])
 def test_every_command_has_help(command: str) -> None:
     proc = cli(command, "--help")
     assert proc.returncode == 0

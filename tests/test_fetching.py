@@ -328,3 +328,41 @@ def test_when_every_feed_fails_at_the_network_level_the_run_is_offline(tmp_path:
     assert q(cfg, "SELECT offline FROM runs") == [(True,)]
     assert q(cfg, "SELECT last_reason, failure_weight, error_count FROM feeds ORDER BY 1") == [
         ("connect_error", 0.0, 0), ("connect_error", 0.0, 0)]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_pages_are_archived_as_warc_and_reextracted_without_fetching(tmp_path: Path) -> None:
+    import duckdb
+
+    from tasks.archive import read_record
+    from tests.test_cli import cli
+
+    with news_web(hosts=1) as web:
+        host = web.hosts[0]
+        feeds = _feeds(web, [(host, "arch", 2, "honest")])
+        cfg = write_config(tmp_path, feeds, "")
+        assert run(cfg).articles_new == 2
+        rows = q(cfg, "SELECT url, text, warc_file, warc_offset FROM articles ORDER BY url")
+        day = datetime.now(UTC).date().isoformat()
+        assert [r[2].split("/")[0] for r in rows] == [day, day]
+        assert rows[0][2] == rows[1][2] and rows[0][3] == 0 and rows[1][3] > 0
+        for url, _text, file, offset in rows:
+            rec = read_record(load_config(cfg).archive_dir, file, offset)
+            assert rec is not None and rec.url == url
+            assert rec.body == web.pages[(host, url.split(str(web.ports[host]))[1])].body
+            assert rec.content_type == "text/html; charset=utf-8"
+        requests = len(web.log)
+        out = cli("--config", str(cfg), "reextract")
+        assert out.stdout == ("reextract: 2 archived article(s): 0 changed, 2 unchanged, "
+                              "0 without an article now (old text kept), 0 missing from the "
+                              "archive\n")
+        # An older extractor's text is replaced by today's; nothing is fetched for it.
+        with duckdb.connect(str(tmp_path / "nw.duckdb")) as con:
+            con.execute("UPDATE articles SET text = 'old extractor output'")
+        out = cli("--config", str(cfg), "reextract")
+        assert out.stdout.startswith("reextract: 2 archived article(s): 2 changed, 0 unchanged")
+        assert q(cfg, "SELECT url, text FROM articles ORDER BY url") == [r[:2] for r in rows]
+        assert q(cfg, "SELECT count(*) FROM extract_log WHERE run_id LIKE 'reextract-%'") == [
+            (4,)]
+        assert len(web.log) == requests

@@ -161,7 +161,7 @@ ARTICLE_SCHEMA = pa.schema([
     ("article_id", S), ("url", S), ("canonical_url", S), ("title", S), ("text", S),
     ("author", S), ("published_at", TS), ("language", S), ("outlet", S), ("feed_url", S),
     ("content_hash", S), ("extraction_method", S), ("first_seen_at", TS),
-    ("run_id", S),
+    ("run_id", S), ("warc_file", S), ("warc_offset", pa.int64()),
 ])
 KEY_SCHEMA = pa.schema([("canonical_url", S), ("content_hash", S)])
 EXTRACT_LOG_SCHEMA = pa.schema([
@@ -323,6 +323,22 @@ def pending_digests(path: Path, max_attempts: int) -> list[dict[str, Any]]:
 def record_digest_deliveries(path: Path, deliveries: Sequence[Any]) -> None:
     with transaction(path) as con:
         run_batch(con, "update_digests", to_arrow(deliveries, DIGEST_DELIVERY_SCHEMA))
+
+
+REEXTRACT_SCHEMA = pa.schema([("article_id", S), ("title", S), ("text", S),
+                              ("content_hash", S), ("at", TS)])
+
+
+def archived_articles(path: Path) -> list[dict[str, Any]]:
+    with connect(path) as con:
+        return _fetch(con, "archived_articles")
+
+
+def record_reextraction(path: Path, changed: Sequence[dict[str, Any]],
+                        extract_log: Sequence[dict[str, Any]]) -> None:
+    with transaction(path) as con:
+        run_batch(con, "update_reextracted", to_arrow(changed, REEXTRACT_SCHEMA))
+        run_batch(con, "insert_extract_log", to_arrow(extract_log, EXTRACT_LOG_SCHEMA))
 
 
 def unlink_archive_days(path: Path, days: Sequence[str]) -> int:
