@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -282,33 +282,37 @@ def cmd_topics_backfill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_digest(args: argparse.Namespace) -> int:
-    from flows.digest import digest
+def _writing_job(job: Callable[[], Any]) -> tuple[Any, int]:
+    """Run a job that writes to the warehouse; say plainly when another one holds it."""
     from warehouse import db
 
-    cfg = load_config(args.config)
     try:
-        r = asyncio.run(digest(str(cfg.path)))
+        return job(), EXIT_OK
     except (db.RunInProgress, db.WarehouseBusy) as e:
         print(f"error: {e}", file=sys.stderr)
-        return EXIT_BUSY
-    print(f"digest: {r.made} made, {r.sent} sent, {r.failed} failed")
-    return EXIT_OK
+        return None, EXIT_BUSY
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from flows.digest import digest
+
+    cfg = load_config(args.config)
+    r, code = _writing_job(lambda: asyncio.run(digest(str(cfg.path))))
+    if r:
+        print(f"digest: {r.made} made, {r.sent} sent, {r.failed} failed")
+    return code
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
     from flows.maintenance import maintenance
-    from warehouse import db
 
     cfg = load_config(args.config)
-    try:
-        r = asyncio.run(maintenance(str(cfg.path)))
-    except (db.RunInProgress, db.WarehouseBusy) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_BUSY
-    print(f"maintenance: checkpointed; {len(r.archive_days_deleted)} archive day(s) deleted "
-          f"({r.archive_bytes_freed} bytes), {r.records_unlinked} article record(s) unlinked")
-    return EXIT_OK
+    r, code = _writing_job(lambda: asyncio.run(maintenance(str(cfg.path))))
+    if r:
+        print(f"maintenance: checkpointed; {len(r.archive_days_deleted)} archive day(s) "
+              f"deleted ({r.archive_bytes_freed} bytes), {r.records_unlinked} article "
+              f"record(s) unlinked")
+    return code
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
@@ -316,16 +320,17 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     from warehouse import db
 
     cfg = load_config(args.config)
-    try:
+
+    def job() -> Any:
         with db.writer_lock(cfg.warehouse_path):
-            r = reextract(cfg)
-    except (db.RunInProgress, db.WarehouseBusy) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_BUSY
-    print(f"reextract: {r.archived} archived article(s): {r.changed} changed, {r.unchanged} "
-          f"unchanged, {r.no_article} without an article now (old text kept), {r.missing} "
-          f"missing from the archive")
-    return EXIT_OK
+            return reextract(cfg)
+
+    r, code = _writing_job(job)
+    if r:
+        print(f"reextract: {r.archived} archived article(s): {r.changed} changed, "
+              f"{r.unchanged} unchanged, {r.no_article} without an article now (old text "
+              f"kept), {r.missing} missing from the archive")
+    return code
 
 
 HOW = {"direct": "the address is a feed",

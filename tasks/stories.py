@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from newswatch.config import Config
 from tasks import stage
-from tasks.near_dup import Fingerprint, containment, fingerprint, shingles
+from tasks.near_dup import containment, fingerprint, shingles
 from tasks.topics import stem, tokens
 from warehouse import db
 
@@ -103,28 +103,41 @@ def assign_stories(cfg: Config, article_ids: list[str],
     for c in db.similar_articles(path, term_rows, s.window_days, CANDIDATE_FLOOR):
         similar[c["new_id"]].append((c["old_id"], c["cosine"], c["story_id"]))
 
+    # Within the batch, oldest first, through two inverted indexes (LSH bucket → earlier
+    # articles, term → earlier articles and weights), so a batch of n costs ~n, not n².
     placed: list[Placement] = []
-    done: list[tuple[str, Fingerprint, dict[str, float], datetime, str]] = []
+    done: list[tuple[str, frozenset[int], datetime]] = []  # (id, shingles, anchor)
+    by_bucket: dict[tuple[int, int], list[int]] = defaultdict(list)
+    by_term: dict[str, list[tuple[int, float]]] = defaultdict(list)
     window = timedelta(days=s.window_days)
     for r in rows:  # oldest first
         aid, fp, vec, at = r["article_id"], fps[r["article_id"]], vecs[r["article_id"]], r["anchor"]
-        buckets = set(fp.buckets)
-        copies = list(lsh[aid]) + [(oid, ofp.shingles, sid) for oid, ofp, _, _, sid in done
-                                   if buckets & set(ofp.buckets)]
+        near = {i for b in fp.buckets for i in by_bucket.get(b, ())}
+        copies = list(lsh[aid]) + [(done[i][0], done[i][1], placed[i].story_id)
+                                   for i in sorted(near)]
         best_copy = max(((containment(fp.shingles, sh), oid, sid) for oid, sh, sid in copies),
                         default=(0.0, "", ""))
         if best_copy[0] >= s.near_duplicate:
             placed.append(Placement(aid, best_copy[2], best_copy[1], round(best_copy[0], 3)))
         else:
+            dots: dict[int, float] = defaultdict(float)
+            for t, w in vec.items():
+                for i, ow in by_term.get(t, ()):
+                    dots[i] += w * ow
             reports = list(similar[aid]) + [
-                (oid, cosine(vec, ovec), sid) for oid, _, ovec, oat, sid in done
-                if abs(at - oat) <= window]
+                (done[i][0], d, placed[i].story_id) for i, d in sorted(dots.items())
+                if abs(at - done[i][2]) <= window]
             best = max(((sim, oid, sid) for oid, sim, sid in reports), default=(0.0, "", ""))
             if best[0] >= s.similarity:
                 placed.append(Placement(aid, best[2], None, round(best[0], 3)))
             else:
                 placed.append(Placement(aid, aid, None, 0.0))
-        done.append((aid, fp, vec, at, placed[-1].story_id))
+        n = len(done)
+        done.append((aid, fp.shingles, at))
+        for b in fp.buckets:
+            by_bucket[b].append(n)
+        for t, w in vec.items():
+            by_term[t].append((n, w))
 
     db.save_stories(
         path,

@@ -60,10 +60,18 @@ class Hit:
     headers: dict[str, str]
 
 
+SYLLABLES = ("ka", "lo", "mi", "ren", "tor", "vas", "zel", "un", "bri", "sta", "gor", "pe",
+             "dun", "ix", "mor", "al", "ven", "qui", "tha", "os")
+
+
 def article_html(title: str, seed: int, paragraphs: int = 5) -> bytes:
+    """A news-like page: common words plus a dozen names of its own (places, people), so
+    that distinct stories read as distinct, as real ones do."""
     rnd = random.Random(seed)
+    names = ["".join(rnd.choice(SYLLABLES) for _ in range(3)) for _ in range(12)]
     paras = "".join(
-        "<p>" + " ".join(rnd.choice(WORDS) for _ in range(60)).capitalize() + ".</p>"
+        "<p>" + " ".join(rnd.choice(names) if rnd.random() < 0.3 else rnd.choice(WORDS)
+                         for _ in range(60)).capitalize() + ".</p>"
         for _ in range(paragraphs))
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}"
             f"</title></head><body><nav><a href=\"/\">Home</a></nav><article><h1>{title}</h1>"
