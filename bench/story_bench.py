@@ -42,8 +42,9 @@ def synthetic(rng: random.Random, vocab: list[str], i: int) -> dict:
 def child(size: int, batch: int) -> None:
     from newswatch.config import load_config
     from tasks.dedup import content_hash
+    from tasks.features import terms
     from tasks.near_dup import fingerprint
-    from tasks.stories import assign_stories, terms, vector
+    from tasks.stories import assign_stories, vector
     from warehouse import db
 
     rng = random.Random(5)

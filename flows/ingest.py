@@ -127,7 +127,9 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     progress.info("stored %d new article(s), %d exact cop(ies), %d new version(s)",
                   run.articles_new, run.duplicates, len(found.versions))
     with run.stage("stories"):
-        placed = assign_stories_task(cfg, new_ids, sorted(set(found.entry_article.values())))
+        features = {x.features.key: x.features for x in extractions if x.features}
+        placed = assign_stories_task(cfg, new_ids, sorted(set(found.entry_article.values())),
+                                     features)
     run.near_duplicates = sum(p.near_duplicate_of is not None for p in placed)
     run.stories_new = sum(p.story_id == p.article_id for p in placed)
     progress.info("%d near-duplicate(s), %d new stor(ies)", run.near_duplicates,

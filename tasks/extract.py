@@ -21,6 +21,7 @@ import trafilatura
 from newswatch.config import Config
 from tasks import stage
 from tasks.encoding import decode
+from tasks.features import StoryFeatures, story_features
 from tasks.models import Extraction, PageFetch
 
 _HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
@@ -40,10 +41,13 @@ class PageText:
     canonical: str | None = None
     language: str | None = None
     elapsed_ms: int = 0
+    features: StoryFeatures | None = None  # computed here, in parallel, for the stories stage
 
 
-def extract_page(url: str, body: bytes, min_chars: int,
-                 content_type: str | None = None) -> PageText:
+def extract_page(url: str, body: bytes, min_chars: int, content_type: str | None = None,
+                 features: tuple[int, int] | None = None) -> PageText:
+    """Extract one page; with `features` = (MinHash permutations, LSH bands) also compute the
+    article's story features."""
     started = time.monotonic()
     html = decode(body, content_type).text  # our charset rules, not trafilatura's guess
     try:
@@ -68,10 +72,11 @@ def extract_page(url: str, body: bytes, min_chars: int,
         "ok", "extracted", title=title, text=text, author=doc.author, date=doc.date,
         sitename=doc.sitename, canonical=canonical,
         language=lang.group(1).decode().lower() if lang else doc.language, elapsed_ms=ms,
+        features=story_features(title or "", text, *features) if features else None,
     )
 
 
-def _extract_star(args: tuple[str, bytes, int, str | None]) -> PageText:
+def _extract_star(args: tuple[str, bytes, int, str | None, tuple[int, int]]) -> PageText:
     return extract_page(*args)
 
 
@@ -86,8 +91,9 @@ def _page_date(value: str | None) -> datetime | None:
 
 def extract_pages(cfg: Config, pages: list[PageFetch]) -> list[Extraction]:
     ok = [p for p in pages if p.fetch.ok]
+    perm = (cfg.stories.minhash_perm, cfg.stories.lsh_bands)
     jobs = [(p.fetch.final_url or p.entry.entry_url, p.fetch.body, cfg.extract.min_article_chars,
-             p.fetch.headers.get("content-type")) for p in ok]
+             p.fetch.headers.get("content-type"), perm) for p in ok]
     if len(jobs) >= cfg.extract.pool_threshold:
         workers = cfg.extract.workers or os.cpu_count() or 1
         # spawn, not fork: the flow process runs threads (Prefect's), and fork copies their locks.
@@ -117,6 +123,7 @@ def _to_extraction(cfg: Config, page: PageFetch, t: PageText) -> Extraction:
         title=t.title or e.title, text=t.text, author=t.author,
         published_at=e.published_at or _page_date(t.date), language=t.language,
         outlet=t.sitename or e.outlet, method="trafilatura", elapsed_ms=t.elapsed_ms,
+        features=t.features,
     )
 
 

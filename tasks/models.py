@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from tasks.features import StoryFeatures
 
 # Fetch outcomes. ok: got a body; not_modified: 304 to a conditional GET; soft: got an answer but
 # nothing usable in it (empty or unparseable feed); temp: worth retrying (timeout, 5xx, 429,
@@ -105,6 +108,7 @@ class Extraction:
     outlet: str | None = None
     method: Literal["trafilatura", "feed_summary"] | None = None
     elapsed_ms: int = 0
+    features: StoryFeatures | None = None  # computed by the extraction worker
 
 
 @dataclass(frozen=True)

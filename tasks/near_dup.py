@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from datasketch import MinHash
@@ -42,9 +43,15 @@ def shingles(text: str) -> frozenset[int]:
                      for i in range(len(words) - SHINGLE + 1))
 
 
+@cache
+def _template(num_perm: int) -> MinHash:
+    return MinHash(num_perm=num_perm, seed=1)  # its permutations serve every article
+
+
 def fingerprint(text: str, num_perm: int, bands: int) -> Fingerprint:
     sh = shingles(text)
-    m = MinHash(num_perm=num_perm, seed=1)
+    t = _template(num_perm)
+    m = MinHash(num_perm=num_perm, seed=1, permutations=t.permutations, scheme=t.scheme)
     if sh:
         m.update_batch([s.to_bytes(8, "big", signed=True) for s in sh])
     rows = num_perm // bands

@@ -12,42 +12,22 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
 
 from newswatch.config import Config
 from tasks import stage
-from tasks.near_dup import containment, fingerprint, shingles
-from tasks.topics import stem, tokens
+from tasks.features import StoryFeatures, feature_key, story_features
+from tasks.near_dup import containment, shingles
 from warehouse import db
 
-TITLE_WEIGHT = 3  # a headline names the event in few words: count its terms three times
 DOCS = "#docs"  # the term_df row that counts documents
 CANDIDATE_FLOOR = 0.05  # cosines below this cannot decide anything; the join drops them early
-
-# Function words and newsroom boilerplate: frequent everywhere, they say nothing of the event.
-STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further had
-has have having he her here hers herself him himself his how i if in into is it its itself just
-me more most my myself no nor not now of off on once only or other our ours ourselves out over
-own same she should so some such than that the their theirs them themselves then there these
-they this those through to too under until up very was we were what when where which while who
-whom why will with would you your yours yourself yourselves said says say told according
-reported report reports news reuters ap afp associated press mr mrs ms dr one two three new
-year years week day days time monday tuesday wednesday thursday friday saturday sunday last
-first people would could may might must
-""".split())  # noqa: SIM905
-
-
-def terms(title: str, text: str) -> Counter[str]:
-    """Stemmed content words of an article, the title's counted TITLE_WEIGHT times."""
-    counts: Counter[str] = Counter()
-    for weight, part in ((TITLE_WEIGHT, title), (1, text)):
-        for t in tokens(part):
-            if len(t) > 2 and not t.isdigit() and t not in STOPWORDS:
-                counts[stem(t)] += weight
-    return counts
 
 
 def vector(counts: Counter[str], df: dict[str, int], docs: int, top: int) -> dict[str, float]:
@@ -65,6 +45,36 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(v * b.get(t, 0.0) for t, v in a.items())
 
 
+BLOCK = 512  # rows of the pairwise product computed at once: 512 × n floats at most
+
+
+def _batch_cosines(vectors: list[dict[str, float]]) -> Callable[[int], list[tuple[int, float]]]:
+    """dots(i): the (j, cosine) of every earlier article j < i sharing a term with article i."""
+    vocab: dict[str, int] = {}
+    data, cols, ptr = [], [], [0]
+    for v in vectors:
+        for t, w in v.items():
+            cols.append(vocab.setdefault(t, len(vocab)))
+            data.append(w)
+        ptr.append(len(cols))
+    x = csr_matrix((np.asarray(data), np.asarray(cols, dtype=np.int64), np.asarray(ptr)),
+                   shape=(len(vectors), max(len(vocab), 1)))
+    block: dict[str, Any] = {"start": -1, "product": None}
+
+    def dots(i: int) -> list[tuple[int, float]]:
+        start = i - i % BLOCK
+        if block["start"] != start:
+            end = min(start + BLOCK, len(vectors))
+            block["start"], block["product"] = start, (x[start:end] @ x[:end].T).tocsr()
+        m = block["product"]
+        row = i - start
+        lo, hi = m.indptr[row], m.indptr[row + 1]
+        return sorted((int(j), float(d)) for j, d in zip(m.indices[lo:hi], m.data[lo:hi],
+                                                         strict=True) if j < i and d > 0)
+
+    return dots
+
+
 @dataclass(frozen=True)
 class Placement:
     article_id: str
@@ -74,16 +84,22 @@ class Placement:
 
 
 def assign_stories(cfg: Config, article_ids: list[str],
-                   touched: list[str] | tuple[str, ...] = ()) -> list[Placement]:
+                   touched: list[str] | tuple[str, ...] = (),
+                   given: dict[str, StoryFeatures] | None = None) -> list[Placement]:
     """Place the new articles in stories and refresh the stories of `touched` articles
-    (new sightings change their outlet counts)."""
+    (new sightings change their outlet counts). `given`: features the extraction workers
+    already computed, by feature_key."""
     s = cfg.stories
     path = cfg.warehouse_path
     rows = db.articles_for_stories(path, article_ids)
     if not rows and not touched:
         return []
-    fps = {r["article_id"]: fingerprint(r["text"], s.minhash_perm, s.lsh_bands) for r in rows}
-    counts = {r["article_id"]: terms(r["title"] or "", r["text"]) for r in rows}
+    given = given or {}
+    feats = {r["article_id"]: given.get(feature_key(r["title"] or "", r["text"]))
+             or story_features(r["title"] or "", r["text"], s.minhash_perm, s.lsh_bands)
+             for r in rows}
+    fps = {aid: f.fingerprint for aid, f in feats.items()}
+    counts = {aid: f.terms for aid, f in feats.items()}
     df, docs = db.term_stats(path, sorted({t for c in counts.values() for t in c}))
     batch_df = Counter(t for c in counts.values() for t in c)
     df = {t: df.get(t, 0) + batch_df[t] for t in batch_df}
@@ -103,41 +119,34 @@ def assign_stories(cfg: Config, article_ids: list[str],
     for c in db.similar_articles(path, term_rows, s.window_days, CANDIDATE_FLOOR):
         similar[c["new_id"]].append((c["old_id"], c["cosine"], c["story_id"]))
 
-    # Within the batch, oldest first, through two inverted indexes (LSH bucket → earlier
-    # articles, term → earlier articles and weights), so a batch of n costs ~n, not n².
+    # Within the batch, oldest first. LSH candidates through an index of buckets; cosines of
+    # every pair at once as one sparse product, a block of rows at a time (C speed; a first
+    # poll of thousands of articles would otherwise cost n² in Python).
+    order = [r["article_id"] for r in rows]
+    dots = _batch_cosines([vecs[a] for a in order])
     placed: list[Placement] = []
-    done: list[tuple[str, frozenset[int], datetime]] = []  # (id, shingles, anchor)
     by_bucket: dict[tuple[int, int], list[int]] = defaultdict(list)
-    by_term: dict[str, list[tuple[int, float]]] = defaultdict(list)
     window = timedelta(days=s.window_days)
-    for r in rows:  # oldest first
-        aid, fp, vec, at = r["article_id"], fps[r["article_id"]], vecs[r["article_id"]], r["anchor"]
+    for n, r in enumerate(rows):  # oldest first
+        aid, fp, at = r["article_id"], fps[r["article_id"]], r["anchor"]
         near = {i for b in fp.buckets for i in by_bucket.get(b, ())}
-        copies = list(lsh[aid]) + [(done[i][0], done[i][1], placed[i].story_id)
+        copies = list(lsh[aid]) + [(order[i], fps[order[i]].shingles, placed[i].story_id)
                                    for i in sorted(near)]
         best_copy = max(((containment(fp.shingles, sh), oid, sid) for oid, sh, sid in copies),
                         default=(0.0, "", ""))
         if best_copy[0] >= s.near_duplicate:
             placed.append(Placement(aid, best_copy[2], best_copy[1], round(best_copy[0], 3)))
         else:
-            dots: dict[int, float] = defaultdict(float)
-            for t, w in vec.items():
-                for i, ow in by_term.get(t, ()):
-                    dots[i] += w * ow
             reports = list(similar[aid]) + [
-                (done[i][0], d, placed[i].story_id) for i, d in sorted(dots.items())
-                if abs(at - done[i][2]) <= window]
+                (order[i], d, placed[i].story_id) for i, d in dots(n)
+                if abs(at - rows[i]["anchor"]) <= window]
             best = max(((sim, oid, sid) for oid, sim, sid in reports), default=(0.0, "", ""))
             if best[0] >= s.similarity:
                 placed.append(Placement(aid, best[2], None, round(best[0], 3)))
             else:
                 placed.append(Placement(aid, aid, None, 0.0))
-        n = len(done)
-        done.append((aid, fp.shingles, at))
         for b in fp.buckets:
             by_bucket[b].append(n)
-        for t, w in vec.items():
-            by_term[t].append((n, w))
 
     db.save_stories(
         path,
@@ -154,7 +163,7 @@ def assign_stories(cfg: Config, article_ids: list[str],
 
 
 @stage("stories")
-def assign_stories_task(cfg: Config, article_ids: list[str],
-                        touched: list[str]) -> list[Placement]:
-    return assign_stories(cfg, article_ids, touched)
+def assign_stories_task(cfg: Config, article_ids: list[str], touched: list[str],
+                        given: dict[str, StoryFeatures]) -> list[Placement]:
+    return assign_stories(cfg, article_ids, touched, given)
 

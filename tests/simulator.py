@@ -147,22 +147,27 @@ class NewsWeb:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                start = time.monotonic()
-                with web._lock:
+                hit = Hit(host, self.path, time.monotonic(), 0.0, 0,
+                          {k.lower(): v for k, v in self.headers.items()})
+                self.hit = hit
+                with web._lock:  # logged on arrival: a client may read the log on its reply
+                    web.log.append(hit)
                     web._active[host] += 1
                     web.peak[host] = max(web.peak[host], web._active[host])
-                status = 0
                 try:
                     if web.latency_s:
                         time.sleep(web.latency_s)
-                    status = web._answer(self, host)
+                    hit.status = web._answer(self, host)
                 except (BrokenPipeError, ConnectionResetError):
-                    status = -1  # the client hung up (a cap or a timeout on its side)
+                    hit.status = -1  # the client hung up (a cap or a timeout on its side)
                 finally:
                     with web._lock:
                         web._active[host] -= 1
-                        web.log.append(Hit(host, self.path, start, time.monotonic(), status,
-                                           {k.lower(): v for k, v in self.headers.items()}))
+                        hit.end = time.monotonic()
+
+            def send_response(self, code: int, message: str | None = None) -> None:
+                self.hit.status = code  # before the reply leaves, for the same reason
+                super().send_response(code, message)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -48,9 +48,11 @@ def test_unknown_key_names_file_line_and_fix(tmp_path: Path) -> None:
     assert msg == (
         "TMP/newswatch.toml, line 3: unknown key 'fetch.conect_timeout_s'. "
         "Did you mean 'connect_timeout_s'? Known keys in [fetch]: allow_private_networks, "
-        "connect_timeout_s, max_feed_bytes, max_page_attempts, max_page_bytes, max_redirects, "
-        "per_host_concurrency, poll_interval_min, read_timeout_s, total_concurrency, "
-        "total_timeout_s, user_agent."
+        "allowed_networks, connect_timeout_s, max_backoff_min, max_feed_bytes, "
+        "max_interval_min, max_page_attempts, max_page_bytes, max_redirects, max_retries, "
+        "max_retry_after_s, offline_min_hosts, per_host_concurrency, per_host_interval_s, "
+        "poll_interval_min, read_timeout_s, retry_backoff_s, total_concurrency, "
+        "total_timeout_s, unconditional_every, user_agent."
     )
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tasks.features import terms
 from tasks.near_dup import LEAD_BAND, containment, fingerprint
-from tasks.stories import cosine, terms, vector
+from tasks.stories import cosine, vector
 from tests import servers
 from tests.conftest import FIXTURE, ROOT, fixture_expectations, fixture_feeds, write_config
 from tests.corpus import corpus_dir
