@@ -194,3 +194,33 @@ def test_topic_min_score_must_be_a_number(tmp_path: Path) -> None:
         load_config(cfg)
     assert str(e.value) == (
         f"{tmp_path}/topics.toml, line 4: min_score in [[topic]] #1 must be a number.")
+
+
+def test_allowed_networks_must_be_networks(tmp_path: Path) -> None:
+    msg = _error(tmp_path, '[fetch]\nallow_private_networks = true\n'
+                           'allowed_networks = "10.1.0.0/16, intranet"\n')
+    assert msg == (
+        "TMP/newswatch.toml, line 3: fetch.allowed_networks: 'intranet' is not a network. "
+        'Write CIDRs separated by commas, e.g. allowed_networks = "10.1.0.0/16, '
+        '192.168.5.0/24".')
+
+
+def test_topic_delivery_and_hourly_cap_are_checked(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [], topics_toml=(
+        '[[topic]]\nname = "a"\nquery = "putin"\ndelivery = "weekly"\n'))
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    assert str(e.value) == (
+        f"{tmp_path}/topics.toml, line 4: topic 'a' delivery 'weekly' is not one of instant, "
+        f'digest, both. Write delivery = "digest" to get this topic only in the digest.')
+    cfg = write_config(tmp_path, [], topics_toml=(
+        '[[topic]]\nname = "a"\nquery = "putin"\nmax_alerts_per_hour = 0\n'))
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    assert str(e.value) == (
+        f"{tmp_path}/topics.toml, line 4: max_alerts_per_hour in [[topic]] #1 must be a whole "
+        f"number >= 1.")
+    cfg = write_config(tmp_path, [], topics_toml=(
+        '[[topic]]\nname = "a"\nquery = "putin"\ndelivery = "both"\nmax_alerts_per_hour = 5\n'))
+    [topic] = load_config(cfg).topics
+    assert (topic.delivery, topic.max_alerts_per_hour) == ("both", 5)
