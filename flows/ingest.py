@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from prefect import flow
+from prefect.utilities.annotations import quote
 
 from newswatch.config import Config, load_config
 from tasks.alerts import deliver_alerts_task, record_alerts_task
@@ -88,56 +89,60 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False) -> Run
 
 
 async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
+    # Batches go to the stages inside quote(): Prefect would otherwise walk every element of
+    # every argument (thousands of pages, texts and fingerprints) looking for futures.
     with run.stage("due-feeds"):
         feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds)
     progress.info("%d feed(s) due", len(feeds))
     with run.stage("fetch-feeds"):
         fetched = await fetch_feeds_task(cfg, feeds)
     with run.stage("parse-feeds"):
-        polls = parse_feeds_task(fetched)
+        polls = parse_feeds_task(quote(fetched))
     run.feeds_polled = len(polls)
     run.feeds_failed = sum(p.status not in ("ok", "not_modified") for p in polls)
     progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)
     with run.stage("keep-new-entries"):
-        entries = record_polls_task(cfg, run.run_id, polls)
+        entries = record_polls_task(cfg, run.run_id, quote(polls))
     run.entries_new, run.offline = entries.new, entries.offline
     if run.offline:
         progress.warning("every feed failed at the network level: recorded as offline, "
                          "no feed penalised")
     progress.info("%d new entr(ies), %d page(s) to fetch", entries.new, len(entries.to_fetch))
     with run.stage("fetch-pages"):
-        pages = await fetch_pages_task(cfg, list(entries.to_fetch))
+        pages = await fetch_pages_task(cfg, quote(list(entries.to_fetch)))
     with run.stage("archive"):
-        archived = archive_pages_task(cfg, run.run_id, pages)
+        archived = archive_pages_task(cfg, run.run_id, quote(pages))
     run.pages_fetched = sum(p.fetch.ok for p in pages)
     run.pages_failed = len(pages) - run.pages_fetched
     progress.info("fetched %d page(s), %d failed", run.pages_fetched, run.pages_failed)
     with run.stage("extract"):
-        extractions = extract_pages_task(cfg, pages)
+        extractions = extract_pages_task(cfg, quote(pages))
     run.extracted = sum(x.status == "ok" for x in extractions)
     run.fallbacks = sum(x.status == "fallback" for x in extractions)
     run.no_article = sum(x.status in ("no_article", "failed") for x in extractions)
     progress.info("extracted %d article(s), %d from feed summaries", run.extracted, run.fallbacks)
     with run.stage("dedup"):
-        found = dedup_task(cfg, extractions)
+        found = dedup_task(cfg, quote(extractions))
     with run.stage("load"):
-        new_ids = load_task(cfg, run.run_id, pages, extractions, found, archived)
+        new_ids = load_task(cfg, run.run_id, quote(pages), quote(extractions), quote(found),
+                            quote(archived))
     run.articles_new = len(new_ids)
     run.duplicates = len(found.sightings) - len(found.articles)
     progress.info("stored %d new article(s), %d exact cop(ies), %d new version(s)",
                   run.articles_new, run.duplicates, len(found.versions))
     with run.stage("stories"):
         features = {x.features.key: x.features for x in extractions if x.features}
-        placed = assign_stories_task(cfg, new_ids, sorted(set(found.entry_article.values())),
-                                     features)
+        placed = assign_stories_task(cfg, quote(new_ids),
+                                     quote(sorted(set(found.entry_article.values()))),
+                                     quote(features))
     run.near_duplicates = sum(p.near_duplicate_of is not None for p in placed)
     run.stories_new = sum(p.story_id == p.article_id for p in placed)
     progress.info("%d near-duplicate(s), %d new stor(ies)", run.near_duplicates,
                   run.stories_new)
     with run.stage("match-topics"):
-        matches = match_topics_task(cfg, new_ids)
+        matches = match_topics_task(cfg, quote(new_ids))
     with run.stage("record-alerts"):
-        stored, alerted = record_alerts_task(cfg, run.run_id, matches)
+        stored, alerted = record_alerts_task(cfg, run.run_id, quote(matches))
     run.matches_new, run.alerts_new = stored, len(alerted)
     progress.info("%d topic match(es), %d new alert(s)", run.matches_new, run.alerts_new)
     with run.stage("deliver-alerts"):
@@ -145,4 +150,4 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     run.deliveries_sent = sum(d.status == "sent" for d in deliveries)
     run.deliveries_failed = len(deliveries) - run.deliveries_sent
     with run.stage("report"):
-        run.events_emitted = publish_task(cfg, run.run_id, run.counts(), matches)
+        run.events_emitted = publish_task(cfg, run.run_id, run.counts(), quote(matches))

@@ -48,8 +48,10 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 BLOCK = 512  # rows of the pairwise product computed at once: 512 × n floats at most
 
 
-def _batch_cosines(vectors: list[dict[str, float]]) -> Callable[[int], list[tuple[int, float]]]:
-    """dots(i): the (j, cosine) of every earlier article j < i sharing a term with article i."""
+def _batch_cosines(vectors: list[dict[str, float]],
+                   floor: float) -> Callable[[int], list[tuple[int, float]]]:
+    """dots(i): the (j, cosine) of every earlier article j < i whose cosine with article i
+    reaches `floor` (lower ones cannot win)."""
     vocab: dict[str, int] = {}
     data, cols, ptr = [], [], [0]
     for v in vectors:
@@ -69,8 +71,9 @@ def _batch_cosines(vectors: list[dict[str, float]]) -> Callable[[int], list[tupl
         m = block["product"]
         row = i - start
         lo, hi = m.indptr[row], m.indptr[row + 1]
-        return sorted((int(j), float(d)) for j, d in zip(m.indices[lo:hi], m.data[lo:hi],
-                                                         strict=True) if j < i and d > 0)
+        cols, vals = m.indices[lo:hi], m.data[lo:hi]
+        keep = (cols < i) & (vals >= floor) & (vals > 0)
+        return sorted(zip(cols[keep].tolist(), vals[keep].tolist(), strict=True))
 
     return dots
 
@@ -123,7 +126,7 @@ def assign_stories(cfg: Config, article_ids: list[str],
     # every pair at once as one sparse product, a block of rows at a time (C speed; a first
     # poll of thousands of articles would otherwise cost n² in Python).
     order = [r["article_id"] for r in rows]
-    dots = _batch_cosines([vecs[a] for a in order])
+    dots = _batch_cosines([vecs[a] for a in order], s.similarity)
     placed: list[Placement] = []
     by_bucket: dict[tuple[int, int], list[int]] = defaultdict(list)
     window = timedelta(days=s.window_days)
