@@ -168,18 +168,18 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"{len(cfg.topics)} topic(s) → {cfg.warehouse_path}", highlight=False)
     started = time.perf_counter()
     from flows.ingest import ingest
-    from warehouse import db
 
     log = logging.getLogger("newswatch.progress")
     log.setLevel(logging.INFO)
     log.addHandler(_progress_handler(console))
     log.propagate = False
-    try:
+    def job() -> Any:
         with console.status("starting Prefect and running the flow…"):
-            s = asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds))
-    except (db.RunInProgress, db.WarehouseBusy) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_BUSY
+            return asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds))
+
+    s, code = _writing_job(job)
+    if s is None:
+        return code
     t = Table(title=f"run {s.run_id}", title_justify="left")
     t.add_column("stage")
     t.add_column("result")
@@ -264,7 +264,6 @@ def cmd_topics_test(args: argparse.Namespace) -> int:
 
 def cmd_topics_backfill(args: argparse.Namespace) -> int:
     from tasks.backfill import backfill
-    from warehouse import db
 
     cfg = load_config(args.config)
     topic = _topic(cfg, args.name)
@@ -272,11 +271,10 @@ def cmd_topics_backfill(args: argparse.Namespace) -> int:
         print(f"error: no warehouse at {cfg.warehouse_path} yet. Run `newswatch run` first.",
               file=sys.stderr)
         return EXIT_ERROR
-    try:
-        stored, alerted = backfill(cfg, topic, alert=args.alert)
-    except (db.RunInProgress, db.WarehouseBusy) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_BUSY
+    done, code = _writing_job(lambda: backfill(cfg, topic, alert=args.alert))
+    if done is None:
+        return code
+    stored, alerted = done
     print(f"{topic.name}: {stored} new match(es) stored, {alerted} alert(s)"
           + ("" if args.alert else " (backfill does not alert; --alert to send them)"))
     return EXIT_OK

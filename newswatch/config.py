@@ -315,13 +315,13 @@ def load_config(path: str | Path | None = None) -> Config:
             raise _unknown(file, text, key, list(SECTIONS), None)
     parts = {name: _build_section(file, text, name, cls, data.get(name, {}))
              for name, cls in SECTIONS.items()}
-    for net in parts["fetch"].allowed_networks.split(","):
+    for net in filter(None, (n.strip() for n in parts["fetch"].allowed_networks.split(","))):
         try:
-            ipaddress.ip_network(net.strip(), strict=False) if net.strip() else None
+            ipaddress.ip_network(net, strict=False)
         except ValueError:
             raise ConfigError(
                 f"{_where(file, text, 'allowed_networks', 'fetch')}: fetch.allowed_networks: "
-                f"{net.strip()!r} is not a network. Write CIDRs separated by commas, e.g. "
+                f"{net!r} is not a network. Write CIDRs separated by commas, e.g. "
                 f'allowed_networks = "10.1.0.0/16, 192.168.5.0/24".') from None
     sources: SourcesConfig = parts["sources"]
     feeds = load_feeds(file.parent / sources.feeds)

@@ -75,18 +75,31 @@ def _is_multibyte_utf8(body: bytes) -> bool:
     return True
 
 
+def _labels(body: bytes, content_type: str | None) -> list[tuple[str, str]]:
+    """The known charsets the response names, in the order they count: HTTP, then the
+    document's declaration."""
+    found = [("http", codec(http_charset(content_type))),
+             ("declared", codec(declared_charset(body)))]
+    return [(source, name) for source, name in found if name]
+
+
+def stale_single_byte_label(body: bytes, content_type: str | None = None) -> bool:
+    """True when the charset that counts is single-byte but the bytes are multi-byte UTF-8
+    (and there is no byte-order mark, which would settle it)."""
+    if any(body.startswith(bom) for bom, _ in BOMS):
+        return False
+    labels = _labels(body, content_type)
+    return bool(labels) and labels[0][1] in SINGLE_BYTE and _is_multibyte_utf8(body)
+
+
 def decode(body: bytes, content_type: str | None = None) -> Decoded:
     for bom, name in BOMS:
         if body.startswith(bom):
             return Decoded(body[len(bom):].decode(name, "replace"), name, "bom")
+    if stale_single_byte_label(body, content_type):
+        return Decoded(body.decode("utf-8"), "utf-8", "utf8_over_declared")
     utf8_lied = False
-    for source, label in (("http", http_charset(content_type)),
-                          ("declared", declared_charset(body))):
-        name = codec(label)
-        if name is None:
-            continue
-        if name in SINGLE_BYTE and _is_multibyte_utf8(body):
-            return Decoded(body.decode("utf-8"), "utf-8", "utf8_over_declared")
+    for source, name in _labels(body, content_type):
         try:
             return Decoded(body.decode(name), name, source)
         except UnicodeDecodeError:

@@ -18,7 +18,7 @@ import lxml.html
 from lxml.etree import ParserError
 
 from tasks import stage
-from tasks.encoding import decode
+from tasks.encoding import stale_single_byte_label
 from tasks.models import Entry, FeedPoll, FeedState, FetchResult
 from tasks.urls import normalize_url
 
@@ -50,10 +50,8 @@ def html_to_text(fragment: str | None) -> str | None:
 
 def parse_bytes(body: bytes, headers: dict[str, str]) -> feedparser.FeedParserDict:
     """feedparser over our bytes and headers, corrected where its charset rules would fail."""
-    d = decode(body, headers.get("content-type"))
-    if d.source == "utf8_over_declared":
-        fixed = d.text.encode("utf-8")
-        fixed = _PROLOG.sub(rb"\1utf-8\3", fixed, count=1)
+    if stale_single_byte_label(body, headers.get("content-type")):
+        fixed = _PROLOG.sub(rb"\1utf-8\3", body, count=1)  # the bytes are UTF-8 already
         headers = {**headers, "content-type": "application/xml; charset=utf-8"}
         return feedparser.parse(fixed, response_headers=headers)
     return feedparser.parse(body, response_headers=headers)
