@@ -85,9 +85,20 @@ def describe(a: Alert) -> tuple[str, str]:
             f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''} so far: "
             f"{', '.join(outlets)}\n{a.url}\n"
             + (f"{a.snippet}\n" if a.snippet else "")
-            + f"score {a.score:g}; matched {', '.join(a.terms)}"
-            + ("" if a.probability is None else f"; relevance {a.probability:.2f}"))
+            + ("" if a.probability is None else f"relevance {a.probability:.2f}; ")
+            + f"score {a.score:g}; matched {_terms(a.terms)}")
     return title, body
+
+
+SHOWN_TERMS = 6  # a phone notification has room for a few; the log line keeps them all
+
+
+def _terms(terms: tuple[str, ...]) -> str:
+    """The matched terms a person reads first: the title's, then the lead's, then the text's."""
+    rank = {"title": 0, "lead": 1}
+    ordered = sorted(terms, key=lambda t: (rank.get(t.split(":", 1)[0], 2), t))
+    more = len(ordered) - SHOWN_TERMS
+    return ", ".join(ordered[:SHOWN_TERMS]) + (f" and {more} more" if more > 0 else "")
 
 
 def _log_line(a: Alert) -> str:

@@ -78,8 +78,8 @@ def test_an_alert_arrives_by_email_after_the_mail_server_comes_back(
     assert body[2] == (f"{site.url}/sites/www.dailymeridian.example/world/2025/02/09/"
                        f"trump-says-he-has-spoken-to-putin-about-ending-ukraine-war.html")
     assert body[3].startswith("US President Donald **Trump** said he has **spoken** to")
-    assert body[4] == ("score 11; matched lead:trump … spoken … putin, title:putin, "
-                       "title:spoken, title:trump")
+    assert body[4] == ("relevance 1.00; score 30; matched title:putin, title:spoken, "
+                       "title:trump, lead:conversation, lead:phone, lead:putin and 12 more")
     assert q(cfg, "SELECT channel, status, attempts FROM deliveries ORDER BY channel") == [
         ("log", "sent", 1), (mailto, "sent", 2), ("terminal", "sent", 1)]
 
