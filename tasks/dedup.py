@@ -36,8 +36,9 @@ def dedup(cfg: Config, extractions: list[Extraction]) -> Dedup:
         (x for x in extractions if x.text and x.status in ("ok", "fallback")),
         key=lambda x: (x.published_at or datetime.max.replace(tzinfo=UTC), x.url),
     )
-    keyed = [(x, normalize_url(x.canonical_url or x.url), content_hash(x.text or ""))
-             for x in usable]
+    # An item that shares its page keeps the fragment that names it (tasks/parse.py).
+    keyed = [(x, x.url if x.method == "feed_content" else normalize_url(x.canonical_url or x.url),
+              content_hash(x.text or "")) for x in usable]
     keys = [{"canonical_url": c, "content_hash": h} for _, c, h in keyed]
     known = db.known_articles(cfg.warehouse_path, keys)
     by_url = {r["canonical_url"]: (r["article_id"], r["content_hash"]) for r in known}

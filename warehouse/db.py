@@ -153,7 +153,7 @@ FEED_STATE_SCHEMA = pa.schema([
 ])
 ENTRY_SCHEMA = pa.schema([
     ("entry_url", S), ("feed_url", S), ("guid", S), ("title", S), ("summary", S),
-    ("published_at", TS), ("first_seen_at", TS),
+    ("published_at", TS), ("first_seen_at", TS), ("content", S), ("author", S),
 ])
 ENTRY_UPDATE_SCHEMA = pa.schema([
     ("entry_url", S), ("state", S), ("last_status", S), ("last_reason", S), ("article_id", S),
