@@ -142,6 +142,19 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    syndication_partners: str = _n(
+        "", "sites whose pages may name each other's URL as canonical, groups split by ';', "
+        "e.g. \"apnews.com wtop.com; reuters.com yahoo.com\"; none by default: a claim across "
+        "sites is trusted only for a stored copy with the same text")
+
+    def partners(self) -> dict[str, frozenset[str]]:
+        from tasks.canonical import parse_partners
+
+        return parse_partners(self.syndication_partners)
+
+
+@dataclass(frozen=True)
 class FeedSpec:
     url: str
     name: str = ""
@@ -176,6 +189,7 @@ class Config:
     alerts: AlertsConfig
     stories: StoriesConfig
     archive: ArchiveConfig
+    dedup: DedupConfig
     feeds: tuple[FeedSpec, ...]
     topics: tuple[TopicSpec, ...]
 
@@ -210,6 +224,7 @@ SECTIONS: dict[str, type] = {
     "alerts": AlertsConfig,
     "stories": StoriesConfig,
     "archive": ArchiveConfig,
+    "dedup": DedupConfig,
 }
 
 
@@ -323,6 +338,14 @@ def load_config(path: str | Path | None = None) -> Config:
                 f"{_where(file, text, 'allowed_networks', 'fetch')}: fetch.allowed_networks: "
                 f"{net!r} is not a network. Write CIDRs separated by commas, e.g. "
                 f'allowed_networks = "10.1.0.0/16, 192.168.5.0/24".') from None
+    try:
+        parts["dedup"].partners()
+    except ValueError as e:
+        raise ConfigError(
+            f"{_where(file, text, 'syndication_partners', 'dedup')}: "
+            f"dedup.syndication_partners: {e.args[0]!r} is not a site's registrable domain. "
+            f"Name sites as bbc.co.uk or apnews.com (no www., no scheme), groups split by "
+            f"';'.") from None
     sources: SourcesConfig = parts["sources"]
     feeds = load_feeds(file.parent / sources.feeds)
     topics = load_topics(file.parent / sources.topics)

@@ -130,6 +130,7 @@ class Article:
     content_hash: str
     extraction_method: str
     first_seen_at: datetime
+    claimed_canonical_url: str | None = None  # another site's URL the page claimed, untrusted
 
 
 @dataclass(frozen=True)

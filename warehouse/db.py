@@ -162,7 +162,7 @@ ARTICLE_SCHEMA = pa.schema([
     ("article_id", S), ("url", S), ("canonical_url", S), ("title", S), ("text", S),
     ("author", S), ("published_at", TS), ("language", S), ("outlet", S), ("feed_url", S),
     ("content_hash", S), ("extraction_method", S), ("first_seen_at", TS),
-    ("run_id", S), ("warc_file", S), ("warc_offset", pa.int64()),
+    ("run_id", S), ("warc_file", S), ("warc_offset", pa.int64()), ("claimed_canonical_url", S),
 ])
 KEY_SCHEMA = pa.schema([("canonical_url", S), ("content_hash", S)])
 EXTRACT_LOG_SCHEMA = pa.schema([

@@ -2,6 +2,7 @@
 -- feed_content), and articles record why a page's canonical URL was not trusted. Idempotent.
 ALTER TABLE entries ADD COLUMN IF NOT EXISTS content VARCHAR;
 ALTER TABLE entries ADD COLUMN IF NOT EXISTS author VARCHAR;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS claimed_canonical_url VARCHAR;
 -- articles.extraction_method gains 'feed_content'. DuckDB cannot drop or change a CHECK
 -- constraint, nor change the type of a checked column, so the column is replaced (it moves
 -- to the end of the table, and every query names its columns). The closed set is kept in code
