@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from newswatch import orphans
 from newswatch.config import ConfigError, load_config
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -529,6 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    if args.command in orphans.COMMANDS:
+        orphans.watch()  # what this command starts (Prefect's server) dies with it, kill -9 too
     try:
         return args.func(args)
     except ConfigError as e:
