@@ -2,7 +2,8 @@
 (registrable domain: bbc.co.uk for news.bbc.co.uk, by the Public Suffix List) it is trusted as
 before. Across sites it is trusted only when the claim can be checked without a fetch:
 - the warehouse (or this run) already holds that URL with the same text: a syndicated copy;
-- the two sites are syndication partners in config (`[dedup] syndication_partners`).
+- the two sites are syndication partners in config (`[dedup] syndication_partners`);
+- the page was read from a file of the owner's (a `local = true` feed).
 Otherwise a hostile page could claim another outlet's identity and replace its text as a "new
 version": the fetched URL stays the article's identity and the claim is kept, as data.
 
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 import tldextract
 
-Decision = Literal["own_site", "known_copy", "partner", "untrusted"]
+Decision = Literal["own_site", "local_file", "known_copy", "partner", "untrusted"]
 
 
 @cache
@@ -30,12 +31,17 @@ def _extractor() -> tldextract.TLDExtract:
 
 @cache
 def site(host_or_url: str) -> str:
-    """The registrable domain of a URL or host; the host itself for an IP address, localhost
-    or a name under no public suffix."""
+    """The registrable domain of a URL or host; an IP address as it is; the last two labels of a
+    name under no public suffix (dailymeridian.example for www.dailymeridian.example)."""
     host = (urlsplit(host_or_url).hostname if "://" in host_or_url else host_or_url) or ""
     host = host.strip(".").lower()
     found = _extractor()(host)
-    return found.top_domain_under_public_suffix or host
+    if found.top_domain_under_public_suffix:
+        return found.top_domain_under_public_suffix
+    labels = host.split(".")
+    if ":" in host or all(label.isdigit() for label in labels):  # an IP address
+        return host
+    return ".".join(labels[-2:])  # a name under no known suffix (.example, .internal)
 
 
 def parse_partners(value: str) -> dict[str, frozenset[str]]:
@@ -59,6 +65,8 @@ def judge(fetched: str, claimed: str | None, same_text_at_claim: bool,
     `same_text_at_claim`: the warehouse or this run holds `claimed` with this text."""
     if not claimed or claimed == fetched:
         return fetched, "own_site"
+    if fetched.startswith("file:"):  # a page the owner keeps on this machine (a local feed)
+        return claimed, "local_file"
     a, b = site(fetched), site(claimed)
     if a == b:
         return claimed, "own_site"

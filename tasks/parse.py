@@ -98,10 +98,13 @@ def parse_bytes(body: bytes, headers: dict[str, str]) -> feedparser.FeedParserDi
     if looks_like_json(body, headers.get("content-type")):
         return parse_json_feed(body)
     if stale_single_byte_label(body, headers.get("content-type")):
-        fixed = _PROLOG.sub(rb"\1utf-8\3", body, count=1)  # the bytes are UTF-8 already
+        body = _PROLOG.sub(rb"\1utf-8\3", body, count=1)  # the bytes are UTF-8 already
         headers = {**headers, "content-type": "application/xml; charset=utf-8"}
-        return feedparser.parse(fixed, response_headers=headers)
-    return feedparser.parse(body, response_headers=headers)
+    try:
+        return feedparser.parse(body, response_headers=headers)
+    except (ValueError, LookupError):  # found by fuzzing: a NUL in the prolog's encoding name
+        return feedparser.FeedParserDict(bozo=1, error="unreadable_feed", version="",
+                                         feed=feedparser.FeedParserDict(), entries=[])
 
 
 def body_hash(body: bytes) -> str:

@@ -28,9 +28,9 @@ def test_registrable_domains_from_the_bundled_suffix_list() -> None:
     assert [site(u) for u in (
         "https://news.bbc.co.uk/a", "https://www.bbc.co.uk/b", "http://a.b.example.com:8080/",
         "https://alice.github.io/x", "https://bob.github.io/y", "http://127.0.0.1:8000/p",
-        "localhost", "WWW.Heise.DE")] == [
-        "bbc.co.uk", "bbc.co.uk", "example.com", "alice.github.io", "bob.github.io",
-        "127.0.0.1", "localhost", "heise.de"]
+        "http://[::1]:80/", "localhost", "WWW.Heise.DE", "https://www.dailymeridian.example/")
+    ] == ["bbc.co.uk", "bbc.co.uk", "example.com", "alice.github.io", "bob.github.io",
+          "127.0.0.1", "::1", "localhost", "heise.de", "dailymeridian.example"]
 
 
 def test_the_suffix_list_is_never_fetched() -> None:
@@ -64,6 +64,8 @@ def test_judge() -> None:
         "https://a.com/x", "known_copy")
     assert judge("https://b.net/x", "https://a.com/x", False, none) == (
         "https://b.net/x", "untrusted")
+    assert judge("file:///srv/news/x.html", "https://a.com/x", False, none) == (
+        "https://a.com/x", "local_file")
     partners = {"a.com": frozenset({"a.com", "b.net"}), "b.net": frozenset({"a.com", "b.net"})}
     assert judge("https://b.net/x", "https://a.com/x", False, partners) == (
         "https://a.com/x", "partner")
@@ -84,6 +86,16 @@ def store(cfg_path: Path, *pages: Extraction) -> list[tuple]:
     with duckdb.connect(str(cfg.warehouse_path), read_only=True) as con:
         return con.execute("SELECT canonical_url, url, claimed_canonical_url, text FROM articles "
                            "ORDER BY first_seen_at, canonical_url").fetchall()
+
+
+def set_partners(cfg: Path, value: str) -> int:
+    """Replace the test config's partners (tests/conftest.py names the fixture's); return the
+    line number."""
+    lines = cfg.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("syndication_partners"))
+    lines[at] = f'syndication_partners = "{value}"'
+    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return at + 1
 
 
 @pytest.fixture
@@ -116,9 +128,7 @@ def test_same_site_claims_are_trusted_as_before(cfg: Path) -> None:
 
 
 def test_syndication_partners_are_trusted(cfg: Path) -> None:
-    text = cfg.read_text(encoding="utf-8")
-    cfg.write_text(text + '[dedup]\nsyndication_partners = "outlet-a.com partner-b.com; '
-                          'x.com, y.org"\n', encoding="utf-8")
+    set_partners(cfg, "outlet-a.com partner-b.com; x.com, y.org")
     rows = store(cfg, page("https://www.partner-b.com/p", ORIGINAL, OTHER))
     assert rows == [(ORIGINAL, ORIGINAL, None, OTHER)]  # the partner's text: a new version
     with duckdb.connect(str(cfg.parent / "nw.duckdb"), read_only=True) as con:
@@ -128,12 +138,10 @@ def test_syndication_partners_are_trusted(cfg: Path) -> None:
 
 def test_a_partner_that_is_not_a_site_is_named_with_the_fix(tmp_path: Path) -> None:
     path = write_config(tmp_path, [])
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text + '[dedup]\nsyndication_partners = "apnews.com www.wtop.com"\n',
-                    encoding="utf-8")
+    line = set_partners(path, "apnews.com www.wtop.com")
     with pytest.raises(ConfigError) as e:
         load_config(path)
     assert str(e.value) == (
-        f"{path}, line {len(text.splitlines()) + 2}: dedup.syndication_partners: "
+        f"{path}, line {line}: dedup.syndication_partners: "
         f"'www.wtop.com' is not a site's registrable domain. Name sites as bbc.co.uk or "
         f"apnews.com (no www., no scheme), groups split by ';'.")
