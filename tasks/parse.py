@@ -10,10 +10,10 @@ JSON Feeds (tasks/jsonfeed.py) come back in feedparser's shape and take the same
 Entry identity: an entry is its normalised link, which drops the fragment. When several items
 of one feed link to the same page (a blog's `page#post-12` anchors, a podcast whose episodes
 all link to the show), that page is nobody's article: each item keeps its own fragment when it
-has a distinct one, else its guid (`page#guid=…`), else a hash of its title, date and text
-(`page#item=…`); it carries its own content (content:encoded, Atom content, JSON Feed
-content_html/text, else its summary), which becomes the article (method `feed_content`), and
-its page is not fetched. Items whose link is theirs alone are untouched."""
+has a distinct one, else its distinct guid (`page#guid=…`); it carries its own content
+(content:encoded, Atom content, JSON Feed content_html/text, else its summary), which becomes
+the article (method `feed_content`), and its page is not fetched. Items whose link is theirs
+alone, and items that nothing tells apart (one story listed twice), are ordinary entries."""
 
 from __future__ import annotations
 
@@ -164,12 +164,6 @@ def parse_feed(feed: FeedState, fetch: FetchResult) -> FeedPoll:
                     interval_hint=hint)
 
 
-def _item_key(item: feedparser.FeedParserDict) -> str:
-    keys = ("title", "published", "published_parsed", "summary")
-    seed = "\x1f".join(str(item.get(k) or "") for k in keys)
-    return hashlib.sha256(seed.encode()).hexdigest()[:12]
-
-
 def identities(base: str, items: list[feedparser.FeedParserDict]
                ) -> list[tuple[feedparser.FeedParserDict, str, bool]]:
     """Each linked item with its entry URL, and whether its page is shared with other items
@@ -193,8 +187,8 @@ def identities(base: str, items: list[feedparser.FeedParserDict]
             out.append((item, f"{page}#{frag}", True))
         elif guid and guids[page][guid] == 1:
             out.append((item, f"{page}#guid={quote(guid, safe='')}", True))
-        else:
-            out.append((item, f"{page}#item={_item_key(item)}", True))
+        else:  # nothing tells it apart: the same item listed twice, an ordinary entry
+            out.append((item, page, False))
     return out
 
 
