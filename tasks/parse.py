@@ -148,7 +148,7 @@ def parse_feed(feed: FeedState, fetch: FetchResult) -> FeedPoll:
             summary=html_to_text(item.get("summary")),
             published_at=_when(item),
             outlet=feed.outlet,
-            content=item_content(item) if shared else None,
+            content=(item_content(item) or "") if shared else None,  # "": shared, no text
             author=html_to_text(item.get("author")) if shared else None,
         ))
     if not entries:

@@ -68,6 +68,11 @@ def test_podcast_episodes_fall_back_to_their_guid() -> None:
         f"https://pod.example/show/#guid=ep-{i:04d}" for i in range(1, 5)]
     assert p.entries[0].content == ("In episode 1 the hosts talk about topic number 1 at "
                                     "length.")
+    # An episode with no text of its own is still not its show page's article.
+    bare = podcast("https://pod.example").replace(
+        b"<description>In episode 2 the hosts talk about topic number 2 at length."
+        b"</description>", b"")
+    assert poll(bare, "https://pod.example/feed.xml").entries[1].content == ""
 
 
 def test_items_nothing_tells_apart_stay_one_ordinary_entry() -> None:
@@ -132,3 +137,21 @@ def test_a_run_stores_one_article_per_item_and_fetches_no_shared_page(
     assert (site.hits("/notes.html"), site.hits("/show/")) == (0, 0)
     again = asyncio.run(ingest(str(cfg), all_feeds=True))
     assert (again.entries_new, again.articles_new) == (0, 0)
+
+
+def test_an_item_too_short_for_an_article_is_recorded_as_such(tmp_path: Path) -> None:
+    from newswatch.config import load_config
+    from tasks.feed_content import extract_feed_content, not_fetched
+
+    cfg = load_config(write_config(tmp_path, []))
+    p = poll(podcast("https://pod.example", 2), "https://pod.example/feed.xml")
+    short = p.entries[0].__class__(**{**p.entries[0].__dict__, "content": "Ep 1."})
+    page = not_fetched(short)
+    assert (page.fetch.status, page.fetch.reason, page.fetch.http_status) == (
+        "ok", "feed_content", None)
+    x = extract_feed_content(cfg, page)
+    assert (x.status, x.reason, x.text, x.method) == (
+        "no_article", "feed_content_too_short", None, None)
+    x = extract_feed_content(cfg, not_fetched(p.entries[1]))
+    assert (x.status, x.reason, x.method, x.url) == (
+        "ok", "feed_content", "feed_content", "https://pod.example/show/#guid=ep-0002")
