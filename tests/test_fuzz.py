@@ -37,3 +37,14 @@ def test_found_by_fuzzing_a_nul_in_the_xml_encoding_name() -> None:
     p = poll(body, content_type="application/rss+xml")
     assert (p.status, p.reason, p.entries) == ("soft", "unreadable_feed", ())
     check_feed((body, None))
+
+
+@pytest.mark.parametrize("query", ["0^.", "0~.", "a^1.2.3", '"a b"~.'])
+def test_found_by_fuzzing_a_dot_for_a_number_in_a_query(query: str) -> None:
+    """bench/fuzz.py query: luqum raised decimal.InvalidOperation or ValueError for these."""
+    from tasks.topics import QueryError, parse_query
+
+    with pytest.raises(QueryError) as e:
+        parse_query(query)
+    assert str(e.value) == ('the number after ~ or ^ is not a number; write e.g. '
+                            '"trump putin"~12.')
