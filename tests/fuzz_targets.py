@@ -132,7 +132,8 @@ CONTENT_TYPES = st.sampled_from([None, "application/rss+xml", "application/atom+
 
 QUERY_ATOMS = st.sampled_from(["trump", "putin", "AND", "OR", "NOT", "(", ")", '"', "~", "~3",
                                "*", "cal*", "title:", "outlet:", "lang:", "^2", "+", "-", "[",
-                               "]", "TO", "{", "}", ":", "\\", "?", "AND NOT", '"a b"~4', "~.", "^1.2"])
+                               "]", "TO", "{", "}", ":", "\\", "?", "AND NOT", '"a b"~4', "~.",
+                               "^1.2"])
 QUERIES = (st.lists(QUERY_ATOMS | st.text(max_size=8), max_size=12).map(" ".join)
            | st.text(max_size=60))
 
