@@ -256,6 +256,12 @@ def _read_toml(file: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(
             f"{file}: no such file. Create it or point --config / NEWSWATCH_CONFIG at one."
         ) from None
+    except IsADirectoryError:  # found by fuzzing: [sources] feeds = "" names the config's folder
+        raise ConfigError(f"{file}: is a folder, not a file. Name the file itself (e.g. "
+                          f"feeds = \"seeds/feeds.toml\").") from None
+    except OSError as e:
+        raise ConfigError(f"{file}: cannot be read ({e.strerror}). Check its permissions."
+                          ) from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{file}: not UTF-8 ({e.reason}). Save it as UTF-8.") from None
     try:

@@ -48,3 +48,17 @@ def test_found_by_fuzzing_a_dot_for_a_number_in_a_query(query: str) -> None:
         parse_query(query)
     assert str(e.value) == ('the number after ~ or ^ is not a number; write e.g. '
                             '"trump putin"~12.')
+
+
+def test_found_by_fuzzing_a_feeds_file_that_is_a_folder(tmp_path) -> None:
+    """bench/fuzz.py config: `[sources] feeds = ""` raised IsADirectoryError."""
+    from newswatch.config import ConfigError, load_config
+    from tests.fuzz_targets import check_config
+
+    cfg = tmp_path / "newswatch.toml"
+    cfg.write_text('[sources]\nfeeds = ""\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    assert str(e.value) == (f'{tmp_path}: is a folder, not a file. Name the file itself (e.g. '
+                            f'feeds = "seeds/feeds.toml").')
+    check_config('[sources]\nfeeds = ""')
