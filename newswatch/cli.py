@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from newswatch import orphans
 from newswatch.config import ConfigError, load_config
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -82,7 +83,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
         print(f"error: no warehouse at {path} yet. Run `newswatch run` first.", file=sys.stderr)
         return EXIT_ERROR
     try:
-        columns, rows = db.read_query(path, args.query, wait_s=args.wait)
+        columns, rows = db.read_query(path, args.query, wait_s=args.wait,
+                                      allow_files=args.allow_files)
     except db.WarehouseBusy as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BUSY
@@ -543,12 +545,17 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_maintain)
     q = sub.add_parser("sql", help="read-only SQL on the warehouse",
                        description="Run a read-only SQL query on the warehouse. Retries while "
-                                   "an ingest run holds the file.")
+                                   "an ingest run holds the file. The query sees the "
+                                   "warehouse only: no other file, URL, ATTACH or extension, "
+                                   "unless --allow-files.")
     q.add_argument("query", help='e.g. "SELECT title, outlet FROM articles"')
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
     q.add_argument("--max-width", type=int, default=60, help="truncate table cells (default 60)")
     q.add_argument("--wait", type=float, default=10.0,
                    help="seconds to wait for a running ingest to let go of the file")
+    q.add_argument("--allow-files", action="store_true",
+                   help="let the query read and write other files (COPY … TO, read_csv, "
+                        "ATTACH) as you; for your own use at a shell")
     q.set_defaults(func=cmd_sql)
     st = sub.add_parser("status", help="feeds, last outcomes, counts",
                         description="Show each feed's last outcome and next due time, and "
@@ -643,6 +650,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    if args.command in orphans.COMMANDS:
+        orphans.watch()  # what this command starts (Prefect's server) dies with it, kill -9 too
     try:
         return args.func(args)
     except ConfigError as e:

@@ -144,6 +144,19 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    syndication_partners: str = _n(
+        "", "sites whose pages may name each other's URL as canonical, groups split by ';', "
+        "e.g. \"apnews.com wtop.com; reuters.com yahoo.com\"; none by default: a claim across "
+        "sites is trusted only for a stored copy with the same text")
+
+    def partners(self) -> dict[str, frozenset[str]]:
+        from tasks.canonical import parse_partners
+
+        return parse_partners(self.syndication_partners)
+
+
+@dataclass(frozen=True)
 class FeedSpec:
     url: str
     name: str = ""
@@ -182,6 +195,7 @@ class Config:
     alerts: AlertsConfig
     stories: StoriesConfig
     archive: ArchiveConfig
+    dedup: DedupConfig
     feeds: tuple[FeedSpec, ...]
     topics: tuple[TopicSpec, ...]
 
@@ -216,6 +230,7 @@ SECTIONS: dict[str, type] = {
     "alerts": AlertsConfig,
     "stories": StoriesConfig,
     "archive": ArchiveConfig,
+    "dedup": DedupConfig,
 }
 
 
@@ -247,6 +262,12 @@ def _read_toml(file: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(
             f"{file}: no such file. Create it or point --config / NEWSWATCH_CONFIG at one."
         ) from None
+    except IsADirectoryError:  # found by fuzzing: [sources] feeds = "" names the config's folder
+        raise ConfigError(f"{file}: is a folder, not a file. Name the file itself (e.g. "
+                          f"feeds = \"seeds/feeds.toml\").") from None
+    except OSError as e:
+        raise ConfigError(f"{file}: cannot be read ({e.strerror}). Check its permissions."
+                          ) from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{file}: not UTF-8 ({e.reason}). Save it as UTF-8.") from None
     try:
@@ -329,6 +350,14 @@ def load_config(path: str | Path | None = None) -> Config:
                 f"{_where(file, text, 'allowed_networks', 'fetch')}: fetch.allowed_networks: "
                 f"{net!r} is not a network. Write CIDRs separated by commas, e.g. "
                 f'allowed_networks = "10.1.0.0/16, 192.168.5.0/24".') from None
+    try:
+        parts["dedup"].partners()
+    except ValueError as e:
+        raise ConfigError(
+            f"{_where(file, text, 'syndication_partners', 'dedup')}: "
+            f"dedup.syndication_partners: {e.args[0]!r} is not a site's registrable domain. "
+            f"Name sites as bbc.co.uk or apnews.com (no www., no scheme), groups split by "
+            f"';'.") from None
     sources: SourcesConfig = parts["sources"]
     feeds = load_feeds(file.parent / sources.feeds)
     topics = load_topics(file.parent / sources.topics)

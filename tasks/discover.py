@@ -1,7 +1,9 @@
 """Feed autodiscovery for `newswatch feeds add URL`: the URL itself when it is a feed; else
-the feeds a page announces (`<link rel="alternate" type="application/rss+xml">` and Atom); else
-the paths where sites usually keep one. Every request goes through the HTTP seam, and every
-candidate must parse as a feed with a title or entries before it is offered."""
+the feeds a page announces (`<link rel="alternate" type="application/rss+xml">`, Atom, and
+JSON Feed's `application/feed+json`, with plain `application/json` only when the page announces
+no feed+json, as the JSON Feed spec asks); else the paths where sites usually keep one. Every
+request goes through the HTTP seam, and every candidate must parse as a feed with a title or
+entries before it is offered."""
 
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ from tasks.http import Fetcher
 from tasks.parse import parse_bytes
 
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml",
-              "application/xml", "text/xml"}
+              "application/xml", "text/xml", "application/feed+json", "application/json"}
 COMMON_PATHS = ("/feed", "/rss", "/feed.xml", "/rss.xml", "/atom.xml", "/index.xml",
-                "/feed/", "/rss/", "/feeds/all.atom.xml", "/?feed=rss2")
+                "/feed/", "/rss/", "/feeds/all.atom.xml", "/?feed=rss2", "/feed.json")
 
 
 @dataclass(frozen=True)
@@ -48,16 +50,18 @@ def announced(page_url: str, body: bytes) -> list[str]:
         doc = lxml.html.fromstring(body)
     except (ParserError, ValueError):
         return []
-    out = []
+    found: list[tuple[str, str]] = []
     for link in doc.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         kind = (link.get("type") or "").lower().split(";")[0].strip()
         href = link.get("href")
         if "alternate" in rel and kind in FEED_TYPES and href:
             url = urljoin(page_url, href.strip())
-            if url not in out:
-                out.append(url)
-    return out
+            if url not in (u for _, u in found):
+                found.append((kind, url))
+    if any(kind == "application/feed+json" for kind, _ in found):
+        found = [(k, u) for k, u in found if k != "application/json"]
+    return [u for _, u in found]
 
 
 async def discover(cfg: FetchConfig, url: str) -> Discovery:

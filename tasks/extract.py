@@ -22,6 +22,7 @@ from newswatch.config import Config
 from tasks import stage
 from tasks.encoding import decode
 from tasks.features import StoryFeatures, story_features
+from tasks.feed_content import extract_feed_content, from_feed
 from tasks.models import Extraction, PageFetch
 
 _HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
@@ -90,7 +91,7 @@ def _page_date(value: str | None) -> datetime | None:
 
 
 def extract_pages(cfg: Config, pages: list[PageFetch]) -> list[Extraction]:
-    ok = [p for p in pages if p.fetch.ok]
+    ok = [p for p in pages if p.fetch.ok and not from_feed(p.entry)]
     perm = (cfg.stories.minhash_perm, cfg.stories.lsh_bands)
     jobs = [(p.fetch.final_url or p.entry.entry_url, p.fetch.body, cfg.extract.min_article_chars,
              p.fetch.headers.get("content-type"), perm) for p in ok]
@@ -102,7 +103,8 @@ def extract_pages(cfg: Config, pages: list[PageFetch]) -> list[Extraction]:
             texts = list(pool.map(_extract_star, jobs, chunksize=8))
     else:
         texts = [extract_page(*j) for j in jobs]
-    return [_to_extraction(cfg, p, t) for p, t in zip(ok, texts, strict=True)]
+    return ([_to_extraction(cfg, p, t) for p, t in zip(ok, texts, strict=True)]
+            + [extract_feed_content(cfg, p) for p in pages if from_feed(p.entry)])
 
 
 def _to_extraction(cfg: Config, page: PageFetch, t: PageText) -> Extraction:

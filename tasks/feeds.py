@@ -109,6 +109,7 @@ def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
         entries += [{
             "entry_url": e.entry_url, "feed_url": e.feed_url, "guid": e.guid, "title": e.title,
             "summary": e.summary, "published_at": e.published_at, "first_seen_at": now,
+            "content": e.content, "author": e.author,
         } for e in p.entries]
     new, pending = db.record_polls(cfg.warehouse_path, fetch_log, state, entries)
     to_fetch = tuple(Entry(**r) for r in pending if r["attempts"] < cfg.fetch.max_page_attempts)

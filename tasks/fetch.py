@@ -7,6 +7,7 @@ import asyncio
 
 from newswatch.config import Config
 from tasks import stage
+from tasks.feed_content import from_feed, not_fetched
 from tasks.feeds import sends_validators
 from tasks.http import Fetcher
 from tasks.models import Entry, FeedState, FetchResult, PageFetch
@@ -26,11 +27,14 @@ async def fetch_feeds(cfg: Config, feeds: list[FeedState]) -> list[Fetched]:
 
 
 async def fetch_pages(cfg: Config, entries: list[Entry]) -> list[PageFetch]:
+    """Each entry's page; an item that carries its own article (a shared page) is not fetched."""
+    todo = [e for e in entries if not from_feed(e)]
     async with Fetcher(cfg.fetch, cfg.local_roots()) as f:
         results = await asyncio.gather(*(
-            f.get(e.entry_url, max_bytes=cfg.fetch.max_page_bytes) for e in entries
+            f.get(e.entry_url, max_bytes=cfg.fetch.max_page_bytes) for e in todo
         ))
-    return [PageFetch(e, r) for e, r in zip(entries, results, strict=True)]
+    fetched = {e.entry_url: PageFetch(e, r) for e, r in zip(todo, results, strict=True)}
+    return [fetched[e.entry_url] if e.entry_url in fetched else not_fetched(e) for e in entries]
 
 
 @stage("fetch-feeds")

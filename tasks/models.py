@@ -72,6 +72,10 @@ class Entry:
     published_at: datetime | None
     outlet: str
     attempts: int = 0
+    # Only for an item whose page is shared with other items of its feed (tasks/parse.py):
+    # its own text, which is its article, and its author.
+    content: str | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ class Extraction:
     published_at: datetime | None = None
     language: str | None = None
     outlet: str | None = None
-    method: Literal["trafilatura", "feed_summary"] | None = None
+    method: Literal["trafilatura", "feed_summary", "feed_content"] | None = None
     elapsed_ms: int = 0
     features: StoryFeatures | None = None  # computed by the extraction worker
 
@@ -126,6 +130,7 @@ class Article:
     content_hash: str
     extraction_method: str
     first_seen_at: datetime
+    claimed_canonical_url: str | None = None  # another site's URL the page claimed, untrusted
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,26 @@ the response headers so it can honour the HTTP charset. Where its rules would ma
 (UTF-8 bytes under a stale single-byte label, a label Python does not know), we decode by our
 rules (tasks/encoding.py) and hand it UTF-8 that says so. Entry links are resolved against the
 URL the feed was fetched from. A body identical to the last one is not parsed again. The feed's
-own polling hints (ttl, sy:updatePeriod/Frequency, Cache-Control max-age) are read here."""
+own polling hints (ttl, sy:updatePeriod/Frequency, Cache-Control max-age) are read here.
+
+JSON Feeds (tasks/jsonfeed.py) come back in feedparser's shape and take the same path.
+
+Entry identity: an entry is its normalised link, which drops the fragment. When several items
+of one feed link to the same page (a blog's `page#post-12` anchors, a podcast whose episodes
+all link to the show), that page is nobody's article: each item keeps its own fragment when it
+has a distinct one, else its distinct guid (`page#guid=…`); it carries its own content
+(content:encoded, Atom content, JSON Feed content_html/text, else its summary), which becomes
+the article (method `feed_content`), and its page is not fetched. Items whose link is theirs
+alone, and items that nothing tells apart (one story listed twice), are ordinary entries."""
 
 from __future__ import annotations
 
 import calendar
 import hashlib
 import re
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 import feedparser
 import lxml.html
@@ -19,6 +30,7 @@ from lxml.etree import ParserError
 
 from tasks import stage
 from tasks.encoding import stale_single_byte_label
+from tasks.jsonfeed import looks_like_json, parse_json_feed
 from tasks.models import Entry, FeedPoll, FeedState, FetchResult
 from tasks.urls import normalize_url
 
@@ -32,7 +44,10 @@ def _when(entry: feedparser.FeedParserDict) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         t = entry.get(key)
         if t:
-            return datetime.fromtimestamp(calendar.timegm(t), UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(t), UTC)
+            except (ValueError, OverflowError, OSError):  # year 0 or beyond 9999
+                continue
     return None
 
 
@@ -48,13 +63,48 @@ def html_to_text(fragment: str | None) -> str | None:
     return " ".join(text.split()) or None
 
 
+_BLOCKS = ("p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+           "tr", "section", "article", "figcaption")
+
+
+def content_to_text(value: str | None, kind: str | None = None) -> str | None:
+    """An item's full content as article text: paragraphs kept, one per line."""
+    if not value or not value.strip():
+        return None
+    if kind != "text/plain" and "<" in value:
+        try:
+            doc = lxml.html.fromstring(value)
+        except (ParserError, ValueError):
+            doc = None
+        if doc is not None:
+            for el in doc.iter(*_BLOCKS):
+                el.tail = "\n" + (el.tail or "")
+            value = doc.text_content()
+    lines = (" ".join(line.split()) for line in value.splitlines())
+    return "\n".join(line for line in lines if line) or None
+
+
+def item_content(item: feedparser.FeedParserDict) -> str | None:
+    for c in item.get("content") or []:
+        text = content_to_text(c.get("value"), c.get("type"))
+        if text:
+            return text
+    return content_to_text(item.get("summary"))
+
+
 def parse_bytes(body: bytes, headers: dict[str, str]) -> feedparser.FeedParserDict:
-    """feedparser over our bytes and headers, corrected where its charset rules would fail."""
+    """feedparser over our bytes and headers, corrected where its charset rules would fail;
+    a JSON Feed read by tasks/jsonfeed.py into the same shape."""
+    if looks_like_json(body, headers.get("content-type")):
+        return parse_json_feed(body)
     if stale_single_byte_label(body, headers.get("content-type")):
-        fixed = _PROLOG.sub(rb"\1utf-8\3", body, count=1)  # the bytes are UTF-8 already
+        body = _PROLOG.sub(rb"\1utf-8\3", body, count=1)  # the bytes are UTF-8 already
         headers = {**headers, "content-type": "application/xml; charset=utf-8"}
-        return feedparser.parse(fixed, response_headers=headers)
-    return feedparser.parse(body, response_headers=headers)
+    try:
+        return feedparser.parse(body, response_headers=headers)
+    except (ValueError, LookupError):  # found by fuzzing: a NUL in the prolog's encoding name
+        return feedparser.FeedParserDict(bozo=1, error="unreadable_feed", version="",
+                                         feed=feedparser.FeedParserDict(), entries=[])
 
 
 def body_hash(body: bytes) -> str:
@@ -89,20 +139,21 @@ def parse_feed(feed: FeedState, fetch: FetchResult) -> FeedPoll:
     parsed = parse_bytes(fetch.body, headers)
     hint = interval_hint(parsed, fetch.headers)
     entries = []
-    for item in parsed.entries:
-        link = item.get("link")
-        if not link:
-            continue
+    for item, url, shared in identities(base, parsed.entries):
         entries.append(Entry(
-            entry_url=normalize_url(urljoin(base, link)),
+            entry_url=url,
             feed_url=feed.url,
             guid=item.get("id"),
             title=html_to_text(item.get("title")),
             summary=html_to_text(item.get("summary")),
             published_at=_when(item),
             outlet=feed.outlet,
+            content=(item_content(item) or "") if shared else None,  # "": shared, no text
+            author=html_to_text(item.get("author")) if shared else None,
         ))
     if not entries:
+        if parsed.get("error"):  # a JSON Feed's own fixed reason
+            return FeedPoll(feed, fetch, "soft", parsed.error)
         if parsed.bozo and not parsed.version:
             return FeedPoll(feed, fetch, "soft", "not_a_feed")
         if parsed.bozo:
@@ -111,6 +162,34 @@ def parse_feed(feed: FeedState, fetch: FetchResult) -> FeedPoll:
     reason = "parsed_with_warnings" if parsed.bozo else "parsed"
     return FeedPoll(feed, fetch, "ok", reason, tuple(entries), body_hash=digest,
                     interval_hint=hint)
+
+
+def identities(base: str, items: list[feedparser.FeedParserDict]
+               ) -> list[tuple[feedparser.FeedParserDict, str, bool]]:
+    """Each linked item with its entry URL, and whether its page is shared with other items
+    of this feed (then the URL tells the items apart: see the module's docstring)."""
+    linked = [(item, urljoin(base, item["link"])) for item in items if item.get("link")]
+    pages = [normalize_url(url) for _, url in linked]
+    count = Counter(pages)
+    frags: dict[str, Counter[str]] = defaultdict(Counter)
+    guids: dict[str, Counter[str]] = defaultdict(Counter)
+    for (item, url), page in zip(linked, pages, strict=True):
+        if count[page] > 1:
+            frags[page][urlsplit(url).fragment] += 1
+            guids[page][str(item.get("id") or "")] += 1
+    out = []
+    for (item, url), page in zip(linked, pages, strict=True):
+        if count[page] == 1:
+            out.append((item, page, False))
+            continue
+        frag, guid = urlsplit(url).fragment, str(item.get("id") or "")
+        if frag and frags[page][frag] == 1:
+            out.append((item, f"{page}#{frag}", True))
+        elif guid and guids[page][guid] == 1:
+            out.append((item, f"{page}#guid={quote(guid, safe='')}", True))
+        else:  # nothing tells it apart: the same item listed twice, an ordinary entry
+            out.append((item, page, False))
+    return out
 
 
 def parse_feeds(fetched: list[tuple[FeedState, FetchResult]]) -> list[FeedPoll]:

@@ -428,6 +428,9 @@ def _parse(query: str, aliases: tuple[tuple[str, tuple[str, ...]], ...]) -> Node
                              f"the operators and parentheses around it.") from None
         raise QueryError("unexpected end of the query: a parenthesis or quote is not closed, "
                          "or an operator has nothing after it.") from None
+    except (ArithmeticError, ValueError):  # found by fuzzing: luqum reads `a~.`, `a^.` as numbers
+        raise QueryError("the number after ~ or ^ is not a number; write e.g. "
+                         "\"trump putin\"~12.") from None
     compiled = Compiler(dict(aliases)).compile(parsed)
     if isinstance(compiled, Not):
         raise QueryError("the query only excludes; add at least one word to look for.")

@@ -25,6 +25,9 @@ FIXTURE_FEEDS = [
 ]
 
 
+FIXTURE_SITES = "127.0.0.1 dailymeridian.example northernledger.example capitalwire.example"
+
+
 def fixture_expectations() -> dict[str, dict]:
     """{page path relative to the fixture: what the page says it expects}."""
     out = {}
@@ -71,6 +74,9 @@ def write_config(tmp: Path, feeds: list[dict], topics_toml: str | None = None,
         f"labels = {json.dumps(str(labels or ROOT / 'seeds' / 'labels'))}\n"
         f"models = {json.dumps(str(models or ROOT / 'seeds' / 'models'))}\n"
         "[alerts]\nlog = \"alerts.jsonl\"\n" + alerts +
+        # The loopback server stands in for the fixture's outlets: their pages, served from
+        # 127.0.0.1, name the outlets' own URLs as canonical.
+        f"[dedup]\nsyndication_partners = \"{FIXTURE_SITES}\"\n" +
         "[fetch]\nallow_private_networks = true\nallowed_networks = \"127.0.0.0/8\"\n"
         "per_host_interval_s = 0.0\nretry_backoff_s = 0.05\nconnect_timeout_s = 2.0\n"
         "read_timeout_s = 2.0\ntotal_timeout_s = 5.0\n" + extra,

@@ -43,14 +43,15 @@ def _is_lock_error(e: duckdb.Error) -> bool:
 
 
 @contextlib.contextmanager
-def connect(path: Path, *, read_only: bool = False, wait_s: float = 30.0) -> Iterator[Any]:
+def connect(path: Path, *, read_only: bool = False, wait_s: float = 30.0,
+            config: dict[str, Any] | None = None) -> Iterator[Any]:
     """Open the file, retrying while another process holds it; always close it again."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config=config or {})
             break
         except duckdb.IOException as e:
             if not _is_lock_error(e) or time.monotonic() >= deadline:
@@ -152,7 +153,7 @@ FEED_STATE_SCHEMA = pa.schema([
 ])
 ENTRY_SCHEMA = pa.schema([
     ("entry_url", S), ("feed_url", S), ("guid", S), ("title", S), ("summary", S),
-    ("published_at", TS), ("first_seen_at", TS),
+    ("published_at", TS), ("first_seen_at", TS), ("content", S), ("author", S),
 ])
 ENTRY_UPDATE_SCHEMA = pa.schema([
     ("entry_url", S), ("state", S), ("last_status", S), ("last_reason", S), ("article_id", S),
@@ -161,7 +162,7 @@ ARTICLE_SCHEMA = pa.schema([
     ("article_id", S), ("url", S), ("canonical_url", S), ("title", S), ("text", S),
     ("author", S), ("published_at", TS), ("language", S), ("outlet", S), ("feed_url", S),
     ("content_hash", S), ("extraction_method", S), ("first_seen_at", TS),
-    ("run_id", S), ("warc_file", S), ("warc_offset", pa.int64()),
+    ("run_id", S), ("warc_file", S), ("warc_offset", pa.int64()), ("claimed_canonical_url", S),
 ])
 KEY_SCHEMA = pa.schema([("canonical_url", S), ("content_hash", S)])
 EXTRACT_LOG_SCHEMA = pa.schema([
@@ -361,9 +362,40 @@ def status(path: Path, wait_s: float, max_attempts: int
                 _fetch(con, "status_deliveries", {"max_attempts": max_attempts}))
 
 
-def read_query(path: Path, query: str, wait_s: float) -> tuple[list[str], list[tuple]]:
-    """Run a user's query on a read-only connection: it cannot change the warehouse."""
-    with connect(path, read_only=True, wait_s=wait_s) as con:
+# DuckDB on its own reads and writes any file the process can, even on a read-only connection
+# (COPY … TO, read_text, ATTACH, INSTALL). The sandbox turns that off at open, before any
+# statement runs, and then locks the configuration so a query cannot SET it back.
+SANDBOX_CONFIG = {
+    "enable_external_access": False,  # no file or URL reads/writes, no ATTACH, no LOAD
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+}
+
+
+@contextlib.contextmanager
+def sandboxed_reader(path: Path, *, wait_s: float = 10.0, allow_files: bool = False,
+                     memory_limit: str | None = None) -> Iterator[Any]:
+    """A read-only connection for queries written by people rather than by us: `newswatch
+    sql`, and any web query box. It sees the warehouse's tables and nothing else: external
+    access is off and the configuration locked (`SET`/`RESET` of any option fails), so no
+    statement reads or writes another file or URL, attaches a database or loads an extension.
+    `allow_files=True` is the owner's opt-in at a shell: a plain read-only connection.
+    `memory_limit` (e.g. "512MB") is fixed before the lock, for callers serving strangers."""
+    config = {} if allow_files else dict(SANDBOX_CONFIG)
+    with connect(path, read_only=True, wait_s=wait_s, config=config) as con:
+        if memory_limit is not None:
+            con.execute("SET memory_limit = ?", [memory_limit])
+        if not allow_files:
+            con.execute("SET lock_configuration = true")
+        yield con
+
+
+def read_query(path: Path, query: str, wait_s: float, *, allow_files: bool = False
+               ) -> tuple[list[str], list[tuple]]:
+    """Run a user's query in the sandbox: it cannot change the warehouse, nor touch any other
+    file unless `allow_files`."""
+    with sandboxed_reader(path, wait_s=wait_s, allow_files=allow_files) as con:
         cur = con.execute(query)
         if cur.description is None:
             return [], []
