@@ -457,3 +457,88 @@ def run_report(path: Path, run_id: str) -> dict[str, list[dict[str, Any]]]:
     with connect(path, read_only=True) as con:
         return {part: _fetch(con, f"run_report_{part}", {"run_id": run_id})
                 for part in ("stories", "matches", "failures")}
+
+
+# --- Web pages: sandboxed read-only connections, one per request ----------------------------
+
+def sandbox(con: Any) -> None:
+    """No file or network access from SQL (read_text, COPY … TO, ATTACH), and no setting may
+    turn it back on. Stand-in for the sandboxed connection of issue 14: swap when it lands."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+@contextlib.contextmanager
+def web_reader(path: Path, wait_s: float) -> Iterator[Any]:
+    """A read-only, sandboxed connection for one web request; closed when the request's reads
+    are done, so a page never holds the file between requests."""
+    with connect(path, read_only=True, wait_s=wait_s) as con:
+        sandbox(con)
+        yield con
+
+
+def web_overview(path: Path, wait_s: float, since_day: datetime, new_since: datetime
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per-topic totals, and per topic and day since `since_day` its matches and stories."""
+    with web_reader(path, wait_s) as con:
+        return (_fetch(con, "web_topics", {"since_day": new_since}),
+                _fetch(con, "web_topics_daily", {"since_day": since_day}))
+
+
+def web_topic(path: Path, wait_s: float, topic: str, bucket: str, since: datetime | None,
+              limit: int, offset: int) -> dict[str, Any]:
+    """A topic's span, its series per bucket from `since` (None: its first match), one page of
+    its stories and their matches."""
+    with web_reader(path, wait_s) as con:
+        [span] = _fetch(con, "web_topic_span", {"topic": topic})
+        start = since or span["first_day"] or datetime(1970, 1, 1)
+        series = _fetch(con, "web_topic_series", {"topic": topic, "bucket": bucket,
+                                                  "since": start})
+        stories = _fetch(con, "web_topic_stories", {"topic": topic, "limit": limit,
+                                                    "offset": offset})
+        matches = _fetch(con, "web_topic_matches", {
+            "topic": topic, "story_ids": [s["story_id"] for s in stories]})
+    return {"span": span, "series": series, "stories": stories, "matches": matches}
+
+
+def web_story(path: Path, wait_s: float, story_id: str) -> dict[str, Any] | None:
+    with web_reader(path, wait_s) as con:
+        found = _fetch(con, "web_story", {"story_id": story_id})
+        if not found:
+            return None
+        p = {"story_id": story_id}
+        return {"story": found[0], "articles": _fetch(con, "web_story_articles", p),
+                "sightings": _fetch(con, "web_story_sightings", p),
+                "versions": _fetch(con, "web_story_versions", p),
+                "topics": _fetch(con, "web_story_topics", p)}
+
+
+def web_feeds(path: Path, wait_s: float, since: datetime, runs: int
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with web_reader(path, wait_s) as con:
+        return (_fetch(con, "web_feeds", {"since": since}),
+                _fetch(con, "web_runs", {"limit": runs}))
+
+
+def web_search_version(path: Path, wait_s: float) -> tuple[Any, ...]:
+    with web_reader(path, wait_s) as con:
+        return tuple(con.execute(sql("web_search_version")).fetchone())
+
+
+def web_search_chunks(path: Path, wait_s: float, chunk: int = 2000
+                      ) -> Iterator[list[dict[str, Any]]]:
+    """Every article, a chunk per short read: the file is let go between chunks, so an ingest
+    waits at most one chunk's read while a search evaluates its query over the warehouse."""
+    after = ""
+    while True:
+        with web_reader(path, wait_s) as con:
+            rows = _fetch(con, "web_search_chunk", {"after": after, "limit": chunk})
+        if not rows:
+            return
+        yield rows
+        after = rows[-1]["article_id"]
+
+
+def web_articles(path: Path, wait_s: float, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    with web_reader(path, wait_s) as con:
+        return {r["article_id"]: r for r in _fetch(con, "web_articles", {"ids": list(ids)})}

@@ -1,0 +1,6 @@
+-- Web topic page: the matched articles of the stories on the page, best evidence first.
+SELECT a.story_id, m.article_id, a.outlet, a.title, a.url, a.published_at, m.score, m.snippet
+FROM topic_matches AS m
+JOIN articles AS a USING (article_id)
+WHERE m.topic = $topic AND a.story_id IN (SELECT unnest($story_ids))
+ORDER BY a.story_id, m.score DESC, a.published_at NULLS LAST, m.article_id;
