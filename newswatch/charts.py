@@ -15,7 +15,8 @@ from html import escape
 from markupsafe import Markup
 
 PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b",
-           "#9d755d", "#bab0ac", "#ff9da6")
+           "#9d755d", "#bab0ac", "#ff9da6", "#1b7837", "#6a3d9a", "#d95f02", "#17becf",
+           "#7f7f7f", "#bcbd22")  # a run has 14 stages: each its own colour
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 
@@ -39,7 +40,7 @@ def _svg(width: int, height: int, label: str, body: list[str]) -> Markup:
 
 
 def bars(points: Sequence[Point], label: str, bar_name: str, line_name: str | None = None,
-         width: int = 640, height: int = 160) -> Markup:
+         width: int = 960, height: int = 160) -> Markup:
     """Vertical bars (one per point, zero bars drawn flat) with an optional second series as
     points joined by a line, sharing the y axis; x labels at the ends and the middle."""
     left, right, top, bottom = 34, 8, 8, 34
@@ -93,7 +94,7 @@ def _legend(items: Sequence[tuple[str, str]], x: float, y: float) -> list[str]:
 
 
 def timeline(events: Sequence[tuple[str, datetime, str]], label: str,
-             width: int = 640) -> Markup:
+             width: int = 960) -> Markup:
     """One row per outlet, a point at each time it carried the story (event: outlet, time,
     tooltip); the time axis runs from the first event to the last."""
     outlets = sorted({o for o, _, _ in events}, key=lambda o: min(t for q, t, _ in events
@@ -127,7 +128,7 @@ def timeline(events: Sequence[tuple[str, datetime, str]], label: str,
 
 
 def stacked(rows: Sequence[tuple[str, Mapping[str, float]]], order: Sequence[str], label: str,
-            unit: str = "s", width: int = 640) -> Markup:
+            unit: str = "s", width: int = 960) -> Markup:
     """Horizontal bars, one per row, split into segments in `order` (a run and its stages)."""
     left, right, row = 150, 50, 20
     legend_h = 18 * ((len(order) + 4) // 5)

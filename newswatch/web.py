@@ -261,7 +261,9 @@ def create_app(cfg: Config) -> Starlette:
         chart = None
         if found.hits:
             days = {date.fromisoformat(d): (n, 0) for d, n in found.per_day.items()}
-            chart, _ = _series_chart(days, min(days), max(days), f"{what}: matches",
+            end = max(days)
+            chart, _ = _series_chart(days, min(min(days), end - timedelta(MIN_DAYS_SHOWN - 1)),
+                                     end, f"{what}: matches",
                                      "matches", None)
         pages = max(1, math.ceil(len(found.hits) / size))
         return {"q": q, "found": found, "chart": chart, "page": page,
