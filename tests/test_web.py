@@ -310,3 +310,35 @@ def test_pages_never_hold_the_file(chrome: Any, base: str, cfg: Path) -> None:
     asyncio.run(ingest(str(cfg), all_feeds=True))
     chrome.get(base + "/feeds")
     assert len(css(chrome, "#runs-chart svg g.bar")) == 2
+
+
+@pytest.mark.parametrize("query", [
+    "putin", "trump AND NOT putin", "talk*", '"new york post"', 'outlet:"Capital Wire"',
+    "domain:capitalwire.example", "lang:en", "-trump putin", "ukraine OR inflation",
+    "title:(central bank)", "dying OR stopped", "2022", '"trump putin"~12 AND call*',
+    "-(ukraine) AND (rates OR chess)", "путин OR kremlin"])
+def test_search_finds_what_topics_test_finds(cfg: Path, query: str) -> None:
+    from newswatch.config import load_config
+    from newswatch.search import search
+    from tasks.backfill import try_query
+
+    config = load_config(cfg)
+    want = try_query(config, query, limit=1000)
+    got = search(config.warehouse_path, 5, query)
+    assert got.searched == want.searched == 7
+    assert sorted((h.article_id, h.score, h.snippet) for h in got.hits) == sorted(
+        (row["article_id"], score, snippet) for score, row, snippet in want.top)
+
+
+def test_topic_query_search_finds_what_topics_test_finds(cfg: Path) -> None:
+    from newswatch.config import load_config
+    from newswatch.search import search
+    from tasks.backfill import try_query
+
+    config = load_config(cfg)
+    [topic] = config.topics
+    want = try_query(config, topic.query, topic.aliases, topic.min_score, 1000)
+    got = search(config.warehouse_path, 5, topic.query, topic.aliases, topic.min_score)
+    assert sorted(h.article_id for h in got.hits) == sorted(r["article_id"] for _, r, _ in
+                                                            want.top)
+    assert len(got.hits) == 3

@@ -525,18 +525,28 @@ def web_search_version(path: Path, wait_s: float) -> tuple[Any, ...]:
         return tuple(con.execute(sql("web_search_version")).fetchone())
 
 
-def web_search_chunks(path: Path, wait_s: float, chunk: int = 2000
-                      ) -> Iterator[list[dict[str, Any]]]:
-    """Every article, a chunk per short read: the file is let go between chunks, so an ingest
-    waits at most one chunk's read while a search evaluates its query over the warehouse."""
-    after = ""
-    while True:
+def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]],
+                          unsafe: str) -> list[str]:
+    with web_reader(path, wait_s) as con:
+        return [r[0] for r in con.execute(sql("web_search_candidates"),
+                                          {"cnf": [list(c) for c in cnf],
+                                           "unsafe": unsafe}).fetchall()]
+
+
+def web_search_texts(path: Path, wait_s: float, ids: Sequence[str], chunk: int = 2000
+                     ) -> Iterator[list[dict[str, Any]]]:
+    """The articles `ids`, a chunk per short read: the file is let go between chunks, so an
+    ingest waits at most one chunk's read while a search evaluates its query."""
+    for start in range(0, len(ids), chunk):
         with web_reader(path, wait_s) as con:
-            rows = _fetch(con, "web_search_chunk", {"after": after, "limit": chunk})
-        if not rows:
-            return
-        yield rows
-        after = rows[-1]["article_id"]
+            yield _fetch(con, "web_search_texts", {"ids": list(ids[start:start + chunk])})
+
+
+def fold_chars(codepoints: Sequence[int]) -> dict[int, str]:
+    """Each character as the search prefilter's SQL folds it (an in-memory database)."""
+    with duckdb.connect() as con:
+        sandbox(con)
+        return dict(con.execute(sql("fold_chars"), {"codepoints": list(codepoints)}).fetchall())
 
 
 def web_articles(path: Path, wait_s: float, ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,14 @@
+-- Web search: the ids of the articles that may match a query, for the query language to judge.
+-- $cnf lists clauses of needles: an article passes when every clause has a needle in its
+-- folded title and text (no clauses: every article). Articles with a character whose folding
+-- SQL cannot reproduce ($unsafe, a regex class) always pass, so none that match is lost.
+SELECT article_id
+FROM (SELECT article_id, title, text,
+             strip_accents(lower(coalesce(title, '') || ' ' || text)) AS hay
+      FROM articles)
+WHERE len($cnf) = 0
+   OR list_bool_and(list_transform($cnf, lambda clause:
+          list_bool_or(list_transform(clause, lambda needle: contains(hay, needle)))))
+   OR (strlen(coalesce(title, '') || text) <> length(coalesce(title, '') || text)
+       AND regexp_matches(coalesce(title, '') || ' ' || text, $unsafe))
+ORDER BY article_id;
