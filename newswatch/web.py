@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -210,24 +211,31 @@ def create_app(cfg: Config) -> Starlette:
         rng = request.query_params.get("range", "all")
         rng = rng if rng in RANGES else "all"
         page = _int(request, "spage", 1, 1, 10**6)
-        since = (datetime.combine(_now().date() - timedelta(RANGES[rng] - 1),
-                                  datetime.min.time(), UTC) if RANGES[rng] else None)
-        data = db.web_topic(path, wait, name, "day", since, STORIES_PER_PAGE,
-                            (page - 1) * STORIES_PER_PAGE)
-        span = data["span"]
+        data = db.web_topic(path, wait, name, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE)
+        total, days = data["total"], data["days"]
+        span = {"matches": total["articles"], "stories": total["stories"],
+                "first_day": days[0]["day"] if days else None,
+                "last_day": days[-1]["day"] if days else None}
         if spec is None and not span["matches"]:
             known = ", ".join(topics) or "none"
             return problem(request, 404, "No such topic",
                            f"No topic named {name!r} in the topics file or the warehouse "
                            f"(topics: {known}).")
         chart = bucket = None
-        if span["matches"]:
-            end = _now().date() if since else span["last_day"]
-            start = since.date() if since else min(span["first_day"],
-                                                   end - timedelta(MIN_DAYS_SHOWN - 1))
-            counts = {r["bucket"]: (r["articles"], r["stories"]) for r in data["series"]}
-            chart, bucket = _series_chart(counts, start, end, f"{name}: attention",
-                                          "articles", "stories")
+        if days:
+            end = _now().date() if RANGES[rng] else span["last_day"]
+            start = (end - timedelta(RANGES[rng] - 1) if RANGES[rng]
+                     else min(span["first_day"], end - timedelta(MIN_DAYS_SHOWN - 1)))
+            bucket, _ = _buckets(start, end)
+            folded: dict[date, tuple[int, set[str]]] = {}
+            for d in days:
+                if start <= d["day"] <= end:
+                    key = _bucket_of(d["day"], bucket)
+                    n, ids = folded.get(key, (0, set()))
+                    folded[key] = (n + d["articles"], ids | set(d["story_ids"]))
+            chart, bucket = _series_chart({k: (n, len(ids)) for k, (n, ids) in folded.items()},
+                                          start, end, f"{name}: attention", "articles",
+                                          "stories")
         matches: dict[str, list[dict]] = {}
         for m in data["matches"]:
             matches.setdefault(m["story_id"], []).append(m)
@@ -352,7 +360,27 @@ def create_app(cfg: Config) -> Starlette:
     return Starlette(routes=routes)
 
 
-def trusted(app: Starlette, host: str) -> Any:
+class ServerTiming:
+    """Adds `Server-Timing: app;dur=MS` to every response: the time spent in the app, which
+    bench/web_bench.py reads."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+
+        async def timed(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - started) * 1000
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"server-timing", f"app;dur={ms:.1f}".encode())]}
+            await send(message)
+
+        await self.app(scope, receive, timed if scope["type"] == "http" else send)
+
+
+def trusted(app: Any, host: str) -> Any:
     """Bound to loopback, only loopback Host headers are served: a page on another site cannot
     reach this server through a DNS name rebound to 127.0.0.1."""
     if host_warning(host) is not None:
@@ -363,5 +391,5 @@ def trusted(app: Starlette, host: str) -> Any:
 def serve(cfg: Config, host: str, port: int) -> None:
     import uvicorn
 
-    app = trusted(create_app(cfg), host)
+    app = trusted(ServerTiming(create_app(cfg)), host)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -43,25 +43,58 @@ def _is_lock_error(e: duckdb.Error) -> bool:
 
 
 @contextlib.contextmanager
+def _turnstile(path: Path, exclusive: bool) -> Iterator[None]:
+    """A writer that finds the file held closes the turnstile (a lock file beside it) until it
+    gets in; readers pass it (shared) for each attempt to open. Readers that open one connection
+    after another (web pages in a loop) would otherwise leave a polling writer only
+    milliseconds-wide gaps: with it, a writer waits for the reads in flight, no longer."""
+    import fcntl
+
+    try:
+        f = path.with_name(path.name + ".turnstile").open("a+")
+    except OSError:  # a read-only folder: no turnstile, plain polling
+        yield
+        return
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _open(path: Path, read_only: bool) -> Any:
+    if read_only:
+        with _turnstile(path, exclusive=False):
+            return duckdb.connect(str(path), read_only=True)
+    return duckdb.connect(str(path))
+
+
+@contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False, wait_s: float = 30.0) -> Iterator[Any]:
     """Open the file, retrying while another process holds it; always close it again."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as e:
-            if not _is_lock_error(e) or time.monotonic() >= deadline:
-                if _is_lock_error(e):
-                    raise WarehouseBusy(
-                        f"{path} is held by another process (a running ingest or an open "
-                        f"duckdb session) and stayed locked for {wait_s:g} s. Try again, or "
-                        f"close the other session."
-                    ) from None
-                raise
-            time.sleep(LOCK_RETRY_S)
+    with contextlib.ExitStack() as waiting:
+        turnstile_closed = False
+        while True:
+            try:
+                con = _open(path, read_only)
+                break
+            except duckdb.IOException as e:
+                if not _is_lock_error(e) or time.monotonic() >= deadline:
+                    if _is_lock_error(e):
+                        raise WarehouseBusy(
+                            f"{path} is held by another process (a running ingest or an open "
+                            f"duckdb session) and stayed locked for {wait_s:g} s. Try again, "
+                            f"or close the other session."
+                        ) from None
+                    raise
+                if not read_only and not turnstile_closed:
+                    waiting.enter_context(_turnstile(path, exclusive=True))
+                    turnstile_closed = True
+                time.sleep(LOCK_RETRY_S)
     try:
         con.execute("SET TimeZone = 'UTC'")
         yield con
@@ -485,20 +518,19 @@ def web_overview(path: Path, wait_s: float, since_day: datetime, new_since: date
                 _fetch(con, "web_topics_daily", {"since_day": since_day}))
 
 
-def web_topic(path: Path, wait_s: float, topic: str, bucket: str, since: datetime | None,
-              limit: int, offset: int) -> dict[str, Any]:
-    """A topic's span, its series per bucket from `since` (None: its first match), one page of
-    its stories and their matches."""
+def web_topic(path: Path, wait_s: float, topic: str, limit: int, offset: int
+              ) -> dict[str, Any]:
+    """A topic's matches and stories per day (and in total), one page of its stories and their
+    matches."""
     with web_reader(path, wait_s) as con:
-        [span] = _fetch(con, "web_topic_span", {"topic": topic})
-        start = since or span["first_day"] or datetime(1970, 1, 1)
-        series = _fetch(con, "web_topic_series", {"topic": topic, "bucket": bucket,
-                                                  "since": start})
+        rows = _fetch(con, "web_topic_days", {"topic": topic})
         stories = _fetch(con, "web_topic_stories", {"topic": topic, "limit": limit,
                                                     "offset": offset})
         matches = _fetch(con, "web_topic_matches", {
             "topic": topic, "story_ids": [s["story_id"] for s in stories]})
-    return {"span": span, "series": series, "stories": stories, "matches": matches}
+    total = next((r for r in rows if r["day"] is None), {"articles": 0, "stories": 0})
+    return {"total": total, "days": [r for r in rows if r["day"] is not None],
+            "stories": stories, "matches": matches}
 
 
 def web_story(path: Path, wait_s: float, story_id: str) -> dict[str, Any] | None:

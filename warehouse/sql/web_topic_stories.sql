@@ -11,6 +11,15 @@ WITH hits AS (
     FROM hits AS h JOIN stories AS s USING (story_id)
     ORDER BY s.first_seen_at DESC, s.story_id
     LIMIT $limit OFFSET $offset
+), members AS (
+    SELECT article_id, story_id, outlet FROM articles
+    WHERE story_id IN (SELECT story_id FROM page)
+), outlets AS (  -- the story_outlets view, for this page's stories only
+    SELECT story_id, list(DISTINCT outlet ORDER BY outlet) AS outlets
+    FROM (SELECT story_id, outlet FROM members
+          UNION ALL
+          SELECT m.story_id, s.outlet FROM sightings AS s JOIN members AS m USING (article_id))
+    GROUP BY story_id
 ), alerted AS (
     SELECT al.story_id, min(al.created_at) AS alerted_at,
            arg_min(al.outlets, al.created_at) AS alert_outlets,
@@ -31,7 +40,7 @@ SELECT p.story_id, p.title, p.first_seen_at, p.last_seen_at, p.articles, p.outle
        p.matches, p.snippet, o.outlets, al.alerted_at, al.alert_outlets, al.follow_ups,
        d.sent, d.failed, d.waiting
 FROM page AS p
-LEFT JOIN story_outlets AS o USING (story_id)
+LEFT JOIN outlets AS o USING (story_id)
 LEFT JOIN alerted AS al USING (story_id)
 LEFT JOIN delivered AS d USING (story_id)
 ORDER BY p.first_seen_at DESC, p.story_id;
