@@ -558,11 +558,20 @@ def web_search_version(path: Path, wait_s: float) -> tuple[Any, ...]:
 
 
 def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]],
-                          unsafe: str) -> list[str]:
+                          unsafe: str, chunk: int = 10_000) -> list[str]:
+    """The ids of the articles that may match (see web_search_candidates.sql), scanned `chunk`
+    articles per short read so that a writer never waits for the whole scan."""
     with web_reader(path, wait_s) as con:
-        return [r[0] for r in con.execute(sql("web_search_candidates"),
-                                          {"cnf": [list(c) for c in cnf],
-                                           "unsafe": unsafe}).fetchall()]
+        ids = [r[0] for r in con.execute(sql("web_search_ids")).fetchall()]
+    if not cnf:
+        return ids
+    found: list[str] = []
+    for start in range(0, len(ids), chunk):
+        with web_reader(path, wait_s) as con:
+            found += [r[0] for r in con.execute(sql("web_search_candidates"), {
+                "cnf": [list(c) for c in cnf], "unsafe": unsafe, "lo": ids[start],
+                "hi": ids[min(start + chunk, len(ids)) - 1]}).fetchall()]
+    return found
 
 
 def web_search_texts(path: Path, wait_s: float, ids: Sequence[str], chunk: int = 2000

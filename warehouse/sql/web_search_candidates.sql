@@ -1,13 +1,14 @@
--- Web search: the ids of the articles that may match a query, for the query language to judge.
+-- Web search: the ids of the articles from $lo to $hi that may match a query, for the query
+-- language to judge.
 -- $cnf lists clauses of needles: an article passes when every clause has a needle in its
--- folded title and text (no clauses: every article). Articles with a character whose folding
--- SQL cannot reproduce ($unsafe, a regex class) always pass, so none that match is lost.
+-- folded title and text. Articles with a character whose folding SQL cannot reproduce
+-- ($unsafe, a regex class) always pass, so none that matches is lost.
 SELECT article_id
 FROM (SELECT article_id, title, text,
              strip_accents(lower(coalesce(title, '') || ' ' || text)) AS hay
-      FROM articles)
-WHERE len($cnf) = 0
-   OR list_bool_and(list_transform($cnf, lambda clause:
+      FROM articles
+      WHERE article_id BETWEEN $lo AND $hi)
+WHERE list_bool_and(list_transform($cnf, lambda clause:
           list_bool_or(list_transform(clause, lambda needle: contains(hay, needle)))))
    OR (strlen(coalesce(title, '') || text) <> length(coalesce(title, '') || text)
        AND regexp_matches(coalesce(title, '') || ' ' || text, $unsafe))
