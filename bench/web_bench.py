@@ -143,35 +143,54 @@ def main() -> int:
                 print(f"  {name:26} median {med:6.1f} ms  max {max(ms):6.1f} ms  "
                       f"({med / BUDGET_MS:.2f} of budget)")
 
-            # Ingest back to back while the pages are loaded in a loop.
+            # Ingest back to back; every other run with the pages loaded in a loop meanwhile,
+            # so the waits a run has anyway (the machine, its own opens) are measured beside.
             asyncio.run(ingest(str(cfg), all_feeds=True))  # Prefect's server starts here
             waits: list[float] = []
             timed_writes(waits)
-            stop = threading.Event()
+            busy, stop = threading.Event(), threading.Event()
             loads: list[float] = []
 
             def hammer() -> None:
                 while not stop.is_set():
                     for path in pages(story).values():
-                        loads.append(server_ms(client.get(path)))
+                        if busy.is_set():
+                            loads.append(server_ms(client.get(path)))
+                    time.sleep(0.01)
 
             loader = threading.Thread(target=hammer)
             loader.start()
+            alone: list[float] = []
+            beside: list[float] = []
             runs, started = 0, time.monotonic()
             while time.monotonic() - started < args.seconds:
+                busy.set() if runs % 2 else busy.clear()
+                waits.clear()
                 asyncio.run(ingest(str(cfg), all_feeds=True))
+                (beside if runs % 2 else alone).extend(waits)
                 runs += 1
             stop.set()
             loader.join()
         httpd.shutdown()
-    waits.sort()
+
+    def line(name: str, w: list[float]) -> str:
+        w = sorted(w)
+        return (f"  {name:22} {len(w):3} opens, median {statistics.median(w) * 1000:5.0f} ms, "
+                f"95th percentile {w[int(0.95 * (len(w) - 1))] * 1000:5.0f} ms, max "
+                f"{w[-1] * 1000:5.0f} ms")
+
     print(f"\ningest: {runs} runs back to back ({PER_POLL} new articles each) over "
-          f"{args.seconds:g} s while {len(loads)} pages were served (median server time "
-          f"{statistics.median(loads):.0f} ms; searches re-run as articles arrive)")
-    print(f"write waits: {len(waits)} opens, median {statistics.median(waits) * 1000:.0f} ms, "
-          f"95th percentile {waits[int(0.95 * (len(waits) - 1))] * 1000:.0f} ms, max "
-          f"{waits[-1] * 1000:.0f} ms (budget {WRITE_WAIT_BUDGET_S:g} s)")
-    ok = worst <= BUDGET_MS and waits[-1] <= WRITE_WAIT_BUDGET_S
+          f"{args.seconds:g} s; every other run while pages were loaded in a loop "
+          f"({len(loads)} pages, median server time {statistics.median(loads):.0f} ms; "
+          f"searches re-run as articles arrive)")
+    print("time each write connection took to open, waits included:")
+    print(line("runs alone", alone))
+    print(line("runs beside the pages", beside))
+    print(f"  ratio of maxima {max(beside) / max(alone):.2f}, of medians "
+          f"{statistics.median(beside) / statistics.median(alone):.2f} "
+          f"(budget: no write waits more than {WRITE_WAIT_BUDGET_S:g} s for the web server)")
+    waits = beside
+    ok = worst <= BUDGET_MS and max(waits) <= WRITE_WAIT_BUDGET_S
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1
 

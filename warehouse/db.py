@@ -510,24 +510,30 @@ def web_reader(path: Path, wait_s: float) -> Iterator[Any]:
         yield con
 
 
+def _web_fetch(path: Path, wait_s: float, name: str, params: dict[str, Any] | None = None
+               ) -> list[dict[str, Any]]:
+    """One query on its own connection: a page with several heavy queries lets a writer in
+    between them."""
+    with web_reader(path, wait_s) as con:
+        return _fetch(con, name, params)
+
+
 def web_overview(path: Path, wait_s: float, since_day: datetime, new_since: datetime
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per-topic totals, and per topic and day since `since_day` its matches and stories."""
-    with web_reader(path, wait_s) as con:
-        return (_fetch(con, "web_topics", {"since_day": new_since}),
-                _fetch(con, "web_topics_daily", {"since_day": since_day}))
+    return (_web_fetch(path, wait_s, "web_topics", {"since_day": new_since}),
+            _web_fetch(path, wait_s, "web_topics_daily", {"since_day": since_day}))
 
 
 def web_topic(path: Path, wait_s: float, topic: str, limit: int, offset: int
               ) -> dict[str, Any]:
     """A topic's matches and stories per day (and in total), one page of its stories and their
     matches."""
-    with web_reader(path, wait_s) as con:
-        rows = _fetch(con, "web_topic_days", {"topic": topic})
-        stories = _fetch(con, "web_topic_stories", {"topic": topic, "limit": limit,
-                                                    "offset": offset})
-        matches = _fetch(con, "web_topic_matches", {
-            "topic": topic, "story_ids": [s["story_id"] for s in stories]})
+    rows = _web_fetch(path, wait_s, "web_topic_days", {"topic": topic})
+    stories = _web_fetch(path, wait_s, "web_topic_stories", {"topic": topic, "limit": limit,
+                                                             "offset": offset})
+    matches = _web_fetch(path, wait_s, "web_topic_matches", {
+        "topic": topic, "story_ids": [s["story_id"] for s in stories]})
     total = next((r for r in rows if r["day"] is None), {"articles": 0, "stories": 0})
     return {"total": total, "days": [r for r in rows if r["day"] is not None],
             "stories": stories, "matches": matches}
@@ -591,5 +597,5 @@ def fold_chars(codepoints: Sequence[int]) -> dict[int, str]:
 
 
 def web_articles(path: Path, wait_s: float, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    with web_reader(path, wait_s) as con:
-        return {r["article_id"]: r for r in _fetch(con, "web_articles", {"ids": list(ids)})}
+    return {r["article_id"]: r for r in _web_fetch(path, wait_s, "web_articles",
+                                                   {"ids": list(ids)})}
