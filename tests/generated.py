@@ -1,7 +1,8 @@
 """A large warehouse made in one go, for the web's browser tests and bench/web_bench.py: N
-articles in S stories from 50 outlets over D days, every 20th article about "zeppelins" and
-matched by the topic `zeppelin-watch` (with its alerts and deliveries), feeds (some failing)
-with entries, sightings and runs. Built with bulk SQL on the real schema (the migrations)."""
+articles in S stories from 50 outlets over the D days before today (UTC), every 20th article
+about "zeppelins" and matched by the topic `zeppelin-watch` (with its alerts and deliveries),
+feeds (some failing) with entries, sightings and runs. Built with bulk SQL on the real schema
+(the migrations)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ CREATE TEMP TABLE nums AS
 SELECT i, 'a' || lpad(CAST(i AS VARCHAR), 7, '0') AS article_id,
        's' || lpad(CAST(i % $stories AS VARCHAR), 6, '0') AS story_id,
        i % $outlets AS o,
-       now() - to_seconds($span_s) + to_seconds(CAST(i AS BIGINT) * $span_s // $n)
+       date_trunc('day', now()) - to_seconds($span_s)
+           + to_seconds(CAST(i AS BIGINT) * $span_s // $n)
            AS published_at
 FROM range($n) AS t(i);
 
@@ -99,6 +101,7 @@ def generate(path: Path, articles: int, stories: int, days: int = 300) -> None:
     """A warehouse at `path` (created by the migrations) with that many articles and stories."""
     db.migrate(path)
     with duckdb.connect(str(path)) as con:
+        con.execute("SET TimeZone = 'UTC'")  # days start at midnight UTC, as on the pages
         params = {"n": articles, "stories": stories, "outlets": OUTLETS,
                   "span_s": days * 86400, "topic": TOPIC}
         for statement in filter(str.strip, BUILD.split(";\n")):

@@ -342,3 +342,68 @@ def test_topic_query_search_finds_what_topics_test_finds(cfg: Path) -> None:
     assert sorted(h.article_id for h in got.hits) == sorted(r["article_id"] for _, r, _ in
                                                             want.top)
     assert len(got.hits) == 3
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`newswatch web` over a generated warehouse: 4,000 articles in 400 stories, 60 days."""
+    from tests.generated import TOPICS_TOML, generate
+
+    tmp = tmp_path_factory.mktemp("big")
+    generate(tmp / "nw.duckdb", 4000, 400, days=60)
+    (tmp / "topics.toml").write_text(TOPICS_TOML, encoding="utf-8")
+    (tmp / "feeds.toml").write_text("", encoding="utf-8")
+    cfg = tmp / "newswatch.toml"
+    cfg.write_text('[warehouse]\npath = "nw.duckdb"\n[sources]\nfeeds = "feeds.toml"\n'
+                   'topics = "topics.toml"\n', encoding="utf-8")
+    port = free_port()
+    proc = start_web(cfg, "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/search", timeout=2).read()
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_generated_warehouse_pages(chrome: Any, big: str) -> None:
+    from tests.generated import TOPIC
+
+    # Every 20th article matches: 200 articles; their stories are every 20th of 400: 20.
+    chrome.get(big + "/")
+    section = one(chrome, f"#topic-{TOPIC}")
+    assert (section.find_element("css selector", ".matches").text,
+            section.find_element("css selector", ".stories").text) == ("200", "20")
+    bars = values(chrome, f"#topic-{TOPIC} svg rect.bar")
+    # The last 30 days (today is the 30th) hold articles 2067 to 3999 of the 60 days before
+    # today: every 20th from 2080 matches.
+    assert len(bars) == 30 and sum(bars) == 96
+    chrome.get(f"{big}/topics/{TOPIC}")
+    assert (one(chrome, "#n-matches").text, one(chrome, "#n-stories").text) == ("200", "20")
+    assert len(css(chrome, "article.story")) == 20 and not css(chrome, ".pages")
+    bars = values(chrome, "#attention svg rect.bar")
+    assert len(bars) == 60 and sum(bars) == 200  # one bar a day of the 60
+    chrome.get(f"{big}/topics/{TOPIC}?range=30d")
+    assert sum(values(chrome, "#attention svg rect.bar")) == 96
+    # The feeds page: the five failing feeds first, with their reason.
+    chrome.get(big + "/feeds")
+    rows = css(chrome, "#feeds tr.feed")
+    assert len(rows) == 50
+    assert [r.find_element("css selector", ".reason").text for r in rows[:6]] == [
+        "http_503"] * 5 + ["parsed"]
+    assert len(css(chrome, "#runs-chart svg g.bar")) == 15
+    # Search pages through the 200 matches, 20 a page.
+    chrome.get(big + "/search?q=zeppelin")
+    assert one(chrome, "#result-count").text == (
+        "200 matches in 4000 stored articles · showing 1–20 · nothing was saved")
+    click(chrome, chrome.find_element("link text", "next →"))
+    assert one(chrome, "#result-count").text.endswith("showing 21–40 · nothing was saved")
+    chrome.get(big + "/search?q=zeppelin&page=10")
+    assert one(chrome, "#result-count").text.endswith("showing 181–200 · nothing was saved")
+    assert not chrome.find_elements("link text", "next →")
