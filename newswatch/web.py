@@ -44,8 +44,8 @@ RUNS_SHOWN = 15  # the feeds page's run chart: enough to see a trend, short enou
 READ_WAIT_S = 10.0  # a page waits this long for an ingest's write to finish, then says busy
 RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
 STAGES = ("due-feeds", "fetch-feeds", "parse-feeds", "keep-new-entries", "fetch-pages",
-          "extract", "dedup", "load", "stories", "match-topics", "record-alerts",
-          "deliver-alerts")
+          "archive", "extract", "dedup", "load", "stories", "match-topics", "record-alerts",
+          "deliver-alerts", "report")  # in a run's order; stages not named here come last
 
 
 def host_warning(host: str) -> str | None:
