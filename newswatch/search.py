@@ -21,7 +21,8 @@ from typing import Any
 
 from newswatch.config import TopicSpec
 from tasks.match import percolate
-from tasks.topics import And, InField, Node, Or, Phrase, Term, fold, parse_query
+from tasks.relevance import Model
+from tasks.topics import STEMMERS, And, InField, Node, Or, Phrase, Term, fold, parse_query
 from warehouse import db
 
 CACHED_SEARCHES = 32  # a few people paging through a few queries each; a hit list is small
@@ -38,18 +39,30 @@ CHECKED = ((0x0, 0x24F), (0x300, 0x36F), (0x370, 0x3FF), (0x400, 0x4FF), (0x2000
 CNF = list[list[str]]  # AND of ORs of needles; [] is "anything"
 
 
+# Articles in a language with a stemmer of its own are always judged by the query language:
+# the needles are cut from English stems.
+OTHER_LANGUAGES = sorted(set(STEMMERS) - {"en"})
+
+
 @dataclass(frozen=True)
 class Hit:
     article_id: str
     score: float
     snippet: str
     day: str  # publication day (else first seen), ISO
+    probability: float | None = None  # the topic's relevance model, when one was applied
+    relevant: bool = True
 
 
 @dataclass
 class Found:
     searched: int = 0
-    hits: list[Hit] = field(default_factory=list)  # best first, then newest
+    hits: list[Hit] = field(default_factory=list)  # most probable, best, then newest first
+    model: Model | None = None
+
+    @property
+    def relevant(self) -> int:
+        return sum(h.relevant for h in self.hits)
 
     @property
     def per_day(self) -> Counter[str]:
@@ -61,22 +74,24 @@ _lock = threading.Lock()
 
 
 def search(path: Path, wait_s: float, query: str,
-           aliases: Mapping[str, Sequence[str]] | None = None, min_score: float = 0.0
-           ) -> Found:
-    """Every stored article matching `query`. Raises QueryError (with the position and the fix)
-    for a query that cannot run, before reading anything."""
+           aliases: Mapping[str, Sequence[str]] | None = None, min_score: float = 0.0,
+           model: Model | None = None) -> Found:
+    """Every stored article matching `query`, with `model`'s probability when given (a topic's
+    model, for the topic's own query). Raises QueryError (with the position and the fix) for
+    a query that cannot run, before reading anything."""
     parse_query(query, aliases)
     frozen = tuple(sorted((k, tuple(v)) for k, v in (aliases or {}).items()))
-    key = (str(path), query, frozen, min_score, db.web_search_version(path, wait_s))
+    fitted = (model.trained_at, model.examples_digest) if model else None
+    key = (str(path), query, frozen, min_score, fitted, db.web_search_version(path, wait_s))
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
     version = key[-1]
     ids = db.web_search_candidates(path, wait_s, needles(parse_query(query, aliases)) or [],
-                                   unsafe_chars())
+                                   unsafe_chars(), OTHER_LANGUAGES)
     found = _evaluate(db.web_search_texts(path, wait_s, ids), query, dict(aliases or {}),
-                      min_score)
+                      min_score, model)
     found.searched = version[0]
     with _lock:
         _cache[key] = found
@@ -86,10 +101,11 @@ def search(path: Path, wait_s: float, query: str,
 
 
 def _evaluate(chunks: Iterable[list[dict[str, Any]]], query: str,
-              aliases: dict[str, Sequence[str]], min_score: float) -> Found:
+              aliases: dict[str, Sequence[str]], min_score: float, model: Model | None
+              ) -> Found:
     topic = TopicSpec(name="search", query=query, min_score=min_score,
                       aliases={k: tuple(v) for k, v in aliases.items()})
-    found = Found()
+    found = Found(model=model)
     days: dict[str, str] = {}
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -100,9 +116,10 @@ def _evaluate(chunks: Iterable[list[dict[str, Any]]], query: str,
                 yield row
             days.clear()  # percolate has yielded every match of the chunk by now
 
-    hits = [Hit(m.article_id, m.score, m.snippet, days[m.article_id])
-            for m in percolate([topic], rows())]
-    found.hits = sorted(hits, key=lambda h: (-h.score, _neg(h.day), h.article_id))
+    hits = [Hit(m.article_id, m.score, m.snippet, days[m.article_id], m.probability, m.relevant)
+            for m in percolate([topic], rows(), {"search": model} if model else None)]
+    found.hits = sorted(hits, key=lambda h: (-(h.probability or 0.0), -h.score, _neg(h.day),
+                                             h.article_id))
     return found
 
 
@@ -133,8 +150,8 @@ def needles(node: Node) -> CNF | None:
     match node:
         case Term(prefix=str() as prefix):
             return [[prefix]] if len(prefix) >= MIN_NEEDLE else None
-        case Term(stems=stems):
-            found = [needle(s) for s in stems]
+        case Term():
+            found = [needle(s) for s in node.stems("en")]
             return None if not found or None in found else [sorted(set(found))]  # type: ignore
         case Phrase(words=words):
             return _and([needles(w) for w in words])

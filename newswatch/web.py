@@ -254,14 +254,26 @@ def create_app(cfg: Config) -> Starlette:
         if q is None:
             return None
         return _results(request, q, spec.aliases, spec.min_score, "tpage",
-                        f"{spec.name}: tried query")
+                        f"{spec.name}: tried query", _model(spec, q))
+
+    def _model(spec: TopicSpec, q: str) -> Any:
+        """The topic's relevance model, for the topic's own query only (its features are that
+        query's concepts)."""
+        labels = labels_api()
+        if labels is None or " ".join(q.split()) != " ".join(spec.query.split()):
+            return None
+        try:
+            model = labels.model_for(cfg, spec)
+        except labels.LabelError:
+            return None
+        return model if model is not None and labels.same_query(spec, model) else None
 
     def _results(request: Request, q: str, aliases: Any, min_score: float, param: str,
-                 what: str) -> dict:
+                 what: str, model: Any = None) -> dict:
         size = _int(request, "size", RESULTS_PER_PAGE, 1, 100)
         page = _int(request, param, 1, 1, 10**6)
         try:
-            found: Found = search(path, wait, q, aliases, min_score)
+            found: Found = search(path, wait, q, aliases, min_score, model)
         except QueryError as e:
             return {"q": q, "error": f"bad query: {e}"}
         shown = found.hits[(page - 1) * size: page * size]

@@ -253,7 +253,11 @@ def test_topics_test_with_a_topic_and_a_bad_query(warehouse) -> None:
                "--limit", "1")
     assert proc.stdout.splitlines()[0] == (
         "searched 7 article(s), 3 match (42.9%); nothing was saved")
-    assert proc.stdout.splitlines()[-1].startswith("       US President Donald **Trump** said")
+    lines = proc.stdout.splitlines()
+    assert lines[1] == "the relevance model accepts 3 of them (probability >= 0.65)"
+    assert re.fullmatch(r"   \d+  p=0\.9\d\* 2025-02-\d\d  .*", lines[-3])
+    assert lines[-2].startswith("       US President Donald **Trump** said")
+    assert lines[-1] == "(score: the query's; p: the relevance model's probability, * = accepted)"
     bad = cli("--config", str(cfg), "topics", "test", "putin AND (trump")
     assert bad.returncode == 2
     assert bad.stderr == (

@@ -36,7 +36,7 @@ def with_channel(hook_url: str) -> str:
     from tests.conftest import ROOT
 
     text = (ROOT / "seeds" / "topics.toml").read_text(encoding="utf-8")
-    return text.replace("channels = []", f'channels = ["{hook_url}"]')
+    return text.replace("channels = []", f'channels = ["{hook_url}"]', 1)
 
 
 def test_seed_to_alert_and_nothing_twice(site: servers.Server, tmp_path: Path) -> None:
@@ -70,7 +70,10 @@ def test_seed_to_alert_and_nothing_twice(site: servers.Server, tmp_path: Path) -
         [(snippet,)] = q(cfg, f"""SELECT m.snippet FROM topic_matches m JOIN articles a
                                   USING (article_id) WHERE a.title = '{SEED_TITLE}'""")
         assert snippet.startswith("US President Donald **Trump** said he has **spoken** to "
-                                  "Russian President Vladimir **Putin** by phone")
+                                  "Russian President Vladimir **Putin** by **phone**")
+        # The topic's relevance model judged every match, and accepted them.
+        probs = q(cfg, f"SELECT probability, relevant FROM topic_matches WHERE topic = '{TOPIC}'")
+        assert len(probs) == 3 and all(p >= 0.9 and r for p, r in probs)
         [logged] = alert_log(tmp_path / "alerts.jsonl")
         assert (logged["title"], logged["outlet"], logged["outlets"]) == (
             SEED_TITLE, "The Daily Meridian",

@@ -5,6 +5,8 @@ the seed fixture built (plus a feed that answers 404)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +23,7 @@ import pytest
 
 from flows.ingest import ingest
 from tests import browser
-from tests.conftest import FIXTURE, fixture_expectations, fixture_feeds, write_config
+from tests.conftest import FIXTURE, ROOT, fixture_expectations, fixture_feeds, write_config
 from tests.servers import Server, static_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -54,7 +56,10 @@ def cfg(site: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("web")
     gone = {"name": "Gone Gazette", "outlet": "Gone Gazette", "url": f"{site.url}/feeds/gone.xml"}
     feeds = [*fixture_feeds(site.url), gone]
-    path = write_config(tmp, feeds)
+    # The shipped model; labels copied, so that the web's labels land in the copy.
+    (tmp / "labels").mkdir()
+    shutil.copy(ROOT / "seeds" / "labels" / f"{TOPIC}.jsonl", tmp / "labels")
+    path = write_config(tmp, feeds, labels=tmp / "labels")
     asyncio.run(ingest(str(path), all_feeds=True))
     return path
 
@@ -143,7 +148,7 @@ def test_overview(chrome: Any, base: str, shots: Path) -> None:
 
 def test_topic_page(chrome: Any, base: str, shots: Path) -> None:
     chrome.get(f"{base}/topics/{TOPIC}")
-    assert one(chrome, "#topic-query").text.startswith("(title:(trump putin contact) OR lead:")
+    assert one(chrome, "#topic-query").text == "trump AND putin AND contact"
     assert (one(chrome, "#n-matches").text, one(chrome, "#n-stories").text) == ("3", "1")
     # All of its (young) history: two weeks of days up to the publication day, Feb 9 2025.
     bars = values(chrome, "#attention svg rect.bar")
@@ -327,7 +332,7 @@ def test_search_finds_what_topics_test_finds(cfg: Path, query: str) -> None:
     got = search(config.warehouse_path, 5, query)
     assert got.searched == want.searched == 7
     assert sorted((h.article_id, h.score, h.snippet) for h in got.hits) == sorted(
-        (row["article_id"], score, snippet) for score, row, snippet in want.top)
+        (row["article_id"], score, snippet) for score, row, snippet, _ in want.top)
 
 
 def test_topic_query_search_finds_what_topics_test_finds(cfg: Path) -> None:
@@ -335,13 +340,16 @@ def test_topic_query_search_finds_what_topics_test_finds(cfg: Path) -> None:
     from newswatch.search import search
     from tasks.backfill import try_query
 
+    from tasks.labels import model_for
+
     config = load_config(cfg)
     [topic] = config.topics
-    want = try_query(config, topic.query, topic.aliases, topic.min_score, 1000)
-    got = search(config.warehouse_path, 5, topic.query, topic.aliases, topic.min_score)
-    assert sorted(h.article_id for h in got.hits) == sorted(r["article_id"] for _, r, _ in
-                                                            want.top)
-    assert len(got.hits) == 3
+    model = model_for(config, topic)
+    want = try_query(config, topic.query, topic.aliases, topic.min_score, 1000, model)
+    got = search(config.warehouse_path, 5, topic.query, topic.aliases, topic.min_score, model)
+    assert [(h.article_id, h.probability) for h in got.hits] == [
+        (r["article_id"], p) for _, r, _, p in want.top]
+    assert (len(got.hits), got.relevant) == (want.matched, want.relevant)
 
 
 @pytest.fixture(scope="module")
@@ -407,3 +415,54 @@ def test_generated_warehouse_pages(chrome: Any, big: str) -> None:
     chrome.get(big + "/search?q=zeppelin&page=10")
     assert one(chrome, "#result-count").text.endswith("showing 181–200 · nothing was saved")
     assert not chrome.find_elements("link text", "next →")
+
+
+def labels_file(cfg: Path) -> Path:
+    from newswatch.config import load_config
+    from tasks.labels import labels_path
+
+    return labels_path(load_config(cfg), TOPIC)
+
+
+def seed_match(chrome: Any, base: str) -> tuple[str, Any]:
+    chrome.get(f"{base}/topics/{TOPIC}")
+    [match] = [m for m in css(chrome, ".match") if SEED_TITLE in m.text]
+    return match.get_attribute("id").removeprefix("m-"), match
+
+
+def test_relevant_click_stores_one_example(chrome: Any, base: str, cfg: Path) -> None:
+    file = labels_file(cfg)
+    before = file.read_text(encoding="utf-8").splitlines() if file.exists() else []
+    article_id, match = seed_match(chrome, base)
+    click(chrome, match.find_element("css selector", "button.yes"))
+    assert one(chrome, "#label-notice").text == (
+        f"Saved: relevant example for {TOPIC} (article {article_id}).")
+    lines = file.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(before) + 1
+    stored = json.loads(lines[-1])
+    assert (stored["id"], stored["label"], stored["by"], stored["source"], stored["title"]) == (
+        article_id, "yes", "web", "warehouse", SEED_TITLE)
+    assert chrome.current_url.endswith(f"#m-{article_id}")
+
+
+def test_label_given_while_a_writer_holds_the_file_lands(chrome: Any, base: str,
+                                                         cfg: Path) -> None:
+    file = labels_file(cfg)
+    before = file.read_text(encoding="utf-8").splitlines() if file.exists() else []
+    article_id, match = seed_match(chrome, base)
+    con = duckdb.connect(str(cfg.parent / "nw.duckdb"))  # an ingest's write, for a second
+    released = threading.Timer(1.0, con.close)
+    released.start()
+    click(chrome, match.find_element("css selector", "button.no"))
+    released.join()
+    assert one(chrome, "#label-notice").text == (
+        f"Saved: not relevant example for {TOPIC} (article {article_id}).")
+    lines = file.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(before) + 1
+    assert (json.loads(lines[-1])["id"], json.loads(lines[-1])["label"]) == (article_id, "no")
+
+
+def test_label_for_an_unknown_article_says_so(base: str, cfg: Path) -> None:
+    r = httpx.post(f"{base}/topics/{TOPIC}/label", data={"article_id": "nope", "label": "1"},
+                   follow_redirects=True)
+    assert r.status_code == 200 and "no article &#39;nope&#39; in" in r.text

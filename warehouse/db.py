@@ -208,7 +208,8 @@ VERSION_SCHEMA = pa.schema([("article_id", S), ("title", S), ("text", S), ("cont
                             ("seen_at", TS)])
 MATCH_SCHEMA = pa.schema([
     ("topic", S), ("article_id", S), ("matched_at", TS), ("score", pa.float64()),
-    ("terms", pa.list_(S)), ("run_id", S), ("snippet", S),
+    ("terms", pa.list_(S)), ("run_id", S), ("snippet", S), ("probability", pa.float64()),
+    ("relevant", pa.bool_()),
 ])
 OUTBOX_SCHEMA = pa.schema([("topic", S), ("article_id", S), ("kind", S), ("channel", S),
                            ("status", S)])
@@ -564,7 +565,8 @@ def web_search_version(path: Path, wait_s: float) -> tuple[Any, ...]:
 
 
 def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]],
-                          unsafe: str, chunk: int = 10_000) -> list[str]:
+                          unsafe: str, other_languages: Sequence[str], chunk: int = 10_000
+                          ) -> list[str]:
     """The ids of the articles that may match (see web_search_candidates.sql), scanned `chunk`
     articles per short read so that a writer never waits for the whole scan."""
     with web_reader(path, wait_s) as con:
@@ -575,7 +577,8 @@ def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]
     for start in range(0, len(ids), chunk):
         with web_reader(path, wait_s) as con:
             found += [r[0] for r in con.execute(sql("web_search_candidates"), {
-                "cnf": [list(c) for c in cnf], "unsafe": unsafe, "lo": ids[start],
+                "cnf": [list(c) for c in cnf], "unsafe": unsafe,
+                "other_languages": list(other_languages), "lo": ids[start],
                 "hi": ids[min(start + chunk, len(ids)) - 1]}).fetchall()]
     return found
 
@@ -599,3 +602,42 @@ def fold_chars(codepoints: Sequence[int]) -> dict[int, str]:
 def web_articles(path: Path, wait_s: float, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     return {r["article_id"]: r for r in _web_fetch(path, wait_s, "web_articles",
                                                    {"ids": list(ids)})}
+
+
+# --- Topics --------------------------------------------------------------------------------
+
+def topic_view_name(topic: str) -> str:
+    """topics.trump_putin_contacts for trump-putin-contacts (names are [a-z0-9-], checked
+    when the topics file is read, so the identifier needs no quoting)."""
+    return topic.replace("-", "_")
+
+
+def sync_topic_views(path: Path, topics: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Make schema `topics` hold exactly one view per topic of the topics file: create or
+    replace each, drop those of topics no longer there. Returns (kept, dropped) view names."""
+    template = sql("topic_view")
+    with transaction(path) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS topics")
+        have = {r[0] for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'topics' "
+            "AND NOT internal").fetchall()}
+        want = {topic_view_name(t): t for t in topics}
+        for view, topic in sorted(want.items()):
+            con.execute(template.replace("{view}", view).replace("{topic}", topic))
+        dropped = sorted(have - set(want))
+        for view in dropped:
+            con.execute(f"DROP VIEW IF EXISTS topics.{view}")
+    return sorted(want), dropped
+
+
+def article_for_label(path: Path, article_id: str, wait_s: float) -> list[dict[str, Any]]:
+    with connect(path, read_only=True, wait_s=wait_s) as con:
+        return _fetch(con, "article_for_label", {"article_id": article_id})
+
+
+def articles_for_training(path: Path, article_ids: Sequence[str], wait_s: float
+                          ) -> list[dict[str, Any]]:
+    table = to_arrow([{"article_id": a} for a in article_ids], ID_SCHEMA)
+    with connect(path, read_only=True, wait_s=wait_s) as con:
+        con.register("batch", table)
+        return _fetch(con, "articles_for_training")
