@@ -172,6 +172,11 @@ def create_app(cfg: Config) -> Starlette:
                 return problem(request, 503, "Warehouse busy",
                                f"Another process held {path} for more than {wait:g} s (a long "
                                f"write, or an open duckdb session). Reload in a moment.")
+            except (db.duckdb.BinderException, db.duckdb.CatalogException) as e:
+                # The pages read only, so they cannot bring an older schema up to date.
+                return problem(request, 503, "Warehouse schema out of date",
+                               f"{path} was written by an older newswatch ({e}). Run "
+                               f"`newswatch run` once: it brings the schema up to date.")
         endpoint.__name__ = view.__name__
         return endpoint
 

@@ -128,7 +128,10 @@ def values(d: Any, selector: str) -> list[float]:
     return [float(e.get_attribute("data-value")) for e in css(d, selector)]
 
 
-def test_overview(chrome: Any, base: str, shots: Path) -> None:
+def test_overview(chrome: Any, base: str, cfg: Path, shots: Path) -> None:
+    from newswatch.config import load_config
+    from tasks.labels import model_summary
+
     chrome.get(base + "/")
     section = one(chrome, f"#topic-{TOPIC}")
     got = {k: section.find_element("css selector", f".{k}").text
@@ -141,12 +144,18 @@ def test_overview(chrome: Any, base: str, shots: Path) -> None:
     points = values(chrome, f"#topic-{TOPIC} svg circle.point")
     assert (len(bars), len(points)) == (30, 30)
     assert (bars[-1], points[-1], sum(bars), sum(points)) == (3, 1, 3, 1)
+    # The topic's shipped relevance model, its cross-validated figures.
+    m = model_summary(load_config(cfg), TOPIC)
+    assert m is not None
+    assert section.find_element("css selector", ".model").text == (
+        f"{m['precision']:.2f} / {m['recall']:.2f}\nmodel precision / recall, cross-validated "
+        f"({m['positives']} relevant, {m['negatives']} not)")
     shot(chrome, shots, "overview")
     click(chrome, section.find_element("link text", TOPIC))
     assert one(chrome, "h1").text == TOPIC
 
 
-def test_topic_page(chrome: Any, base: str, shots: Path) -> None:
+def test_topic_page(chrome: Any, base: str, cfg: Path, shots: Path) -> None:
     chrome.get(f"{base}/topics/{TOPIC}")
     assert one(chrome, "#topic-query").text == "trump AND putin AND contact"
     assert (one(chrome, "#n-matches").text, one(chrome, "#n-stories").text) == ("3", "1")
@@ -162,6 +171,11 @@ def test_topic_page(chrome: Any, base: str, shots: Path) -> None:
     assert story.find_element("css selector", ".alert").text.endswith(
         "at 3 outlets: 2 sent, 0 failed")
     assert len(story.find_elements("css selector", ".match")) == 3
+    with duckdb.connect(str(cfg.parent / "nw.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT article_id, probability FROM topic_matches").fetchall()
+    assert {(m.get_attribute("id"), m.find_element("css selector", ".probability").text)
+            for m in story.find_elements("css selector", ".match")} == {
+        (f"m-{a}", f"p={p:.2f}") for a, p in stored}
     shot(chrome, shots, "topic")
     click(chrome, story.find_element("css selector", ".story-title"))
     assert one(chrome, "#story-title").text == SEED_TITLE
@@ -180,6 +194,15 @@ def test_topic_query_box_runs_without_saving(chrome: Any, base: str, cfg: Path) 
     assert (len(bars), bars[-1]) == (14, 3)
     with duckdb.connect(str(cfg.parent / "nw.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM topic_matches").fetchone() == (3,)
+
+
+def test_query_box_applies_the_topics_model_to_its_query(chrome: Any, base: str) -> None:
+    chrome.get(f"{base}/topics/{TOPIC}")
+    click(chrome, one(chrome, "#try-run"))  # the topic's own query, as the box starts
+    assert one(chrome, "#result-count").text.startswith("3 matches in 7 stored articles")
+    assert one(chrome, "#model-accepts").text.startswith(
+        "the topic's relevance model accepts 3 of them (probability ≥ ")
+    assert len(css(chrome, "#tried td.probability")) == 3
 
 
 def test_story_page(chrome: Any, base: str, shots: Path) -> None:
@@ -339,7 +362,6 @@ def test_topic_query_search_finds_what_topics_test_finds(cfg: Path) -> None:
     from newswatch.config import load_config
     from newswatch.search import search
     from tasks.backfill import try_query
-
     from tasks.labels import model_for
 
     config = load_config(cfg)
