@@ -488,3 +488,44 @@ def test_label_for_an_unknown_article_says_so(base: str, cfg: Path) -> None:
     r = httpx.post(f"{base}/topics/{TOPIC}/label", data={"article_id": "nope", "label": "1"},
                    follow_redirects=True)
     assert r.status_code == 200 and "no article &#39;nope&#39; in" in r.text
+
+
+READER_LOOP = """
+import sys, time
+from pathlib import Path
+from warehouse import db
+path, until = Path(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+print("reading", flush=True)
+while time.monotonic() < until:
+    with db.web_reader(path, 30) as con:
+        con.execute("SELECT count(*) FROM articles").fetchall()
+        time.sleep(0.05)  # a page's queries
+"""
+
+
+def test_readers_in_a_loop_cannot_keep_a_writer_out(tmp_path: Path) -> None:
+    """Two processes open the file read-only one connection after another, overlapping, so
+    it is never free; a writer still gets in as soon as the reads in flight are done."""
+    from warehouse import db
+
+    path = tmp_path / "nw.duckdb"
+    db.migrate(path)
+    readers = [subprocess.Popen([sys.executable, "-c", READER_LOOP, str(path), "8"],
+                                stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
+    try:
+        for r in readers:
+            assert r.stdout is not None and r.stdout.readline() == "reading\n"
+        time.sleep(1.0)
+        waits = []
+        for _ in range(5):
+            started = time.monotonic()
+            with db.transaction(path, wait_s=5) as con:
+                con.execute("INSERT INTO schema_migrations VALUES (?, now())",
+                            [f"test-{len(waits)}"])
+            waits.append(time.monotonic() - started)
+            time.sleep(0.2)
+    finally:
+        for r in readers:
+            r.wait(15)
+    assert max(waits) < 1.0, waits
+    assert all(r.returncode == 0 for r in readers)
