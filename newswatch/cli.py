@@ -224,10 +224,18 @@ def _topic(cfg: Any, name: str) -> Any:
 
 
 def cmd_topics_list(args: argparse.Namespace) -> int:
+    from tasks.labels import model_summary
+
     cfg = load_config(args.config)
-    rows = [[t.name, "yes" if t.enabled else "no", t.min_score, len(t.channels),
-             " ".join(t.query.split())] for t in cfg.topics]
-    print(format_table(["topic", "enabled", "min score", "channels", "query"], rows, 70))
+    rows = []
+    for t in cfg.topics:
+        m = model_summary(cfg, t.name)
+        model = ("none" if m is None else f"P {m['precision']:.2f} R {m['recall']:.2f}"
+                 + (" (stale)" if m["stale"] else ""))
+        rows.append([t.name, "yes" if t.enabled else "no", t.min_score, len(t.channels), model,
+                     " ".join(t.query.split())])
+    print(format_table(["topic", "enabled", "min score", "channels", "model", "query"], rows,
+                       70))
     return EXIT_OK
 
 

@@ -105,45 +105,116 @@ class _Sentence(Document):
 
 
 def sentence_views(doc: Document) -> list[Document]:
+    """The document's sentences as documents; made once per document for all its topics."""
+    cached = doc.__dict__.get("_sentence_views")
+    if cached is not None:
+        return cached
     from tasks.topics import SENTENCE_GAP
 
     by_sentence: dict[int, dict[int, str]] = {}
     for p, t in doc.raw["text"].items():
         by_sentence.setdefault(p // SENTENCE_GAP, {})[p] = t
     stems = {t: s for s, forms in doc.surfaces["text"].items() for t in forms}
-    return [_Sentence(by_sentence[k], stems, doc.stem_lang) for k in sorted(by_sentence)]
+    views: list[Document] = [_Sentence(by_sentence[k], stems, doc.stem_lang)
+                             for k in sorted(by_sentence)]
+    doc.__dict__["_sentence_views"] = views
+    return views
+
+
+def sentence_numbers(doc: Document) -> list[int]:
+    """The numbers of the document's sentences that hold words, in order (cached)."""
+    cached = doc.__dict__.get("_sentence_numbers")
+    if cached is None:
+        from tasks.topics import SENTENCE_GAP
+
+        cached = doc.__dict__["_sentence_numbers"] = sorted(
+            {p // SENTENCE_GAP for p in doc.raw["text"]})
+    return cached
+
+
+def sentences_holding(node: Node, doc: Document) -> set[int]:
+    """The numbers of the sentences in which `node` matches on its own, from the positions
+    the document already indexed; only a phrase is checked sentence by sentence, and only in
+    the sentences that hold all its words."""
+    from tasks.topics import SENTENCE_GAP, Meta, Phrase
+
+    if isinstance(node, Term):
+        return {p // SENTENCE_GAP for p, _ in node.positions(doc, "text")}
+    if isinstance(node, Or):
+        return set().union(*(sentences_holding(p, doc) for p in node.parts))
+    if isinstance(node, And):
+        found = sentences_holding(node.parts[0], doc)
+        for p in node.parts[1:]:
+            if not found:
+                break
+            found &= sentences_holding(p, doc)
+        return found
+    if isinstance(node, Not):
+        return set(sentence_numbers(doc)) - sentences_holding(node.part, doc)
+    if isinstance(node, InField):  # title: and lead: are not sentences of the text
+        return sentences_holding(node.part, doc) if "text" in node.fields else set()
+    if isinstance(node, Phrase):
+        candidates = set(sentence_numbers(doc))
+        for w in node.words:
+            candidates &= sentences_holding(w, doc)
+        if not candidates:
+            return set()
+        numbers = sentence_numbers(doc)
+        views = sentence_views(doc)
+        at = {k: views[i] for i, k in enumerate(numbers)}
+        return {k for k in candidates if node.match(at[k], ("text",)) is not None}
+    if isinstance(node, Meta):  # a sentence carries no outlet, domain or language
+        return set()
+    views = sentence_views(doc)  # a node kind added later: ask it sentence by sentence
+    return {k for k, v in zip(sentence_numbers(doc), views, strict=True)
+            if node.match(v, ("text",)) is not None}
 
 
 def concept_features(parts: Sequence[Node], doc: Document) -> list[float]:
     """Where and how often the query's concepts occur, alone, in pairs and all together."""
-    views = sentence_views(doc)
-    n = max(MIN_SENTENCES, len(views))
+    numbers = sentence_numbers(doc)
+    order = {k: i for i, k in enumerate(numbers)}
+    n = max(MIN_SENTENCES, len(numbers))
     in_title = [p.match(doc, ("title",)) is not None for p in parts]
     in_lead = [p.match(doc, ("lead",)) is not None for p in parts]
-    in_sentence = [[p.match(v, ("text",)) is not None for v in views] for p in parts]
+    in_sentence = [{order[k] for k in sentences_holding(p, doc)} for p in parts]
     groups = [(i,) for i in range(len(parts))]
     groups += [(i, j) for i in range(len(parts)) for j in range(i + 1, len(parts))]
     if len(parts) > 2:
         groups.append(tuple(range(len(parts))))
     out: list[float] = []
     for g in groups:
-        hits = [all(in_sentence[i][s] for i in g) for s in range(len(views))]
-        count = sum(hits)
-        first = hits.index(True) if count else n
+        hits = set.intersection(*(in_sentence[i] for i in g))
+        count = len(hits)
+        first = min(hits) if count else n
         out += [float(all(in_title[i] for i in g)), float(all(in_lead[i] for i in g)),
-                float(any(hits[:5])), math.log1p(count), count / n, 1.0 - first / n]
+                float(any(h < 5 for h in hits)), math.log1p(count), count / n, 1.0 - first / n]
     return out
 
 
 def block_terms(doc: Document) -> dict[str, list[str]]:
     """The stems of the title, the lead and the whole text (numbers dropped: dates and
-    counts say nothing about a subject)."""
+    counts say nothing about a subject). Made once per document for all its topics."""
+    cached = doc.__dict__.get("_block_terms")
+    if cached is not None:
+        return cached
     out = {}
     for name in BLOCKS:
         raw, stems = doc.raw[name], {t: s for s, forms in doc.surfaces[name].items()
                                      for t in forms}
         out[name] = [stems[t] for t in raw.values() if not t.isdigit()]
+    doc.__dict__["_block_terms"] = out
     return out
+
+
+def block_tfs(doc: Document) -> dict[str, list[tuple[str, float]]]:
+    """Each block's distinct stems with their sublinear term frequency (cached)."""
+    cached = doc.__dict__.get("_block_tfs")
+    if cached is None:
+        cached = doc.__dict__["_block_tfs"] = {
+            b: [(t, 1.0 + math.log(c)) for t, c in Counter(terms).items()]
+            for b, terms in block_terms(doc).items()}
+    return cached
 
 
 # ---------------------------------------------------------------- the model
@@ -171,12 +242,16 @@ class Model:
 
     def probability(self, parts: Sequence[Node], doc: Document) -> float:
         z = self.intercept
-        for name, terms in block_terms(doc).items():
+        for name, tfs in block_tfs(doc).items():
             vocab, idf, w = self.vocab[name], self.idf[name], self.weights[name]
-            counts = Counter(t for t in terms if t in vocab)
-            vec = {vocab[t]: (1.0 + math.log(c)) * idf[vocab[t]] for t, c in counts.items()}
-            norm = max(math.sqrt(sum(v * v for v in vec.values())), self.norm_floor[name], 1e-9)
-            z += sum(v * w[j] for j, v in vec.items()) / norm
+            dot = sq = 0.0
+            for t, tf in tfs:
+                j = vocab.get(t)
+                if j is not None:
+                    v = tf * idf[j]
+                    dot += v * w[j]
+                    sq += v * v
+            z += dot / max(math.sqrt(sq), self.norm_floor[name], 1e-9)
         feats = concept_features(parts, doc)
         z += sum((f - m) / s * w for f, m, s, w in zip(
             feats, self.concept_mean, self.concept_scale, self.concept_weights, strict=True))

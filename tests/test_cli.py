@@ -299,10 +299,10 @@ def test_topics_list(tmp_path: Path) -> None:
         '[[topic]]\nname = "a"\nquery = "x AND y"\nmin_score = 2\nchannels = ["json://h/p"]\n'
         '[[topic]]\nname = "b"\nquery = """z\n  OR w"""\nenabled = false\n'))
     assert cli("--config", str(cfg), "topics", "list").stdout == (
-        "topic  enabled  min score  channels  query\n"
-        "-----  -------  ---------  --------  -------\n"
-        "a      yes      2          1         x AND y\n"
-        "b      no       0          0         z OR w\n"
+        "topic  enabled  min score  channels  model  query\n"
+        "-----  -------  ---------  --------  -----  -------\n"
+        "a      yes      2          1         none   x AND y\n"
+        "b      no       0          0         none   z OR w\n"
         "(2 rows)\n")
 
 
