@@ -40,6 +40,7 @@ commands:
   check    validate the config, feeds and topics files and say what they hold
   topics   list topics; try a query over the warehouse; backfill a topic over history;
            label examples, train and evaluate a topic's relevance model
+  web      the topics, stories and feeds as web pages (http://127.0.0.1:8050)
 
 The config file is ./newswatch.toml unless --config or NEWSWATCH_CONFIG names another."""
 
@@ -517,6 +518,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from newswatch import web
+
+    cfg = load_config(args.config)
+    warning = web.host_warning(args.host)
+    if warning:
+        print(warning, file=sys.stderr)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"newswatch web: http://{host}:{args.port}/ (read-only view of "
+          f"{cfg.warehouse_path}; Ctrl-C stops it)", flush=True)
+    web.serve(cfg, args.host, args.port)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newswatch", description=HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -615,6 +630,15 @@ def build_parser() -> argparse.ArgumentParser:
                                     "stored articles, fetching nothing; changed text replaces "
                                     "the stored text.")
     rx.set_defaults(func=cmd_reextract)
+    w = sub.add_parser("web", help="the warehouse as web pages",
+                       description="Serve the topics overview, topic, story, feeds and search "
+                                   "pages. Pages read the warehouse read-only, one short "
+                                   "connection per request. There is no login: it binds to "
+                                   "127.0.0.1 unless --host says otherwise.")
+    w.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; 0.0.0.0 opens it to the network)")
+    w.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    w.set_defaults(func=cmd_web)
     fe = sub.add_parser("feeds", help="add, import, export, list and remove feeds",
                         description="Edit the feeds file the config names (comments kept).")
     fsub = fe.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)

@@ -43,26 +43,59 @@ def _is_lock_error(e: duckdb.Error) -> bool:
 
 
 @contextlib.contextmanager
+def _turnstile(path: Path, exclusive: bool) -> Iterator[None]:
+    """A writer that finds the file held closes the turnstile (a lock file beside it) until it
+    gets in; readers pass it (shared) for each attempt to open. Readers that open one connection
+    after another (web pages in a loop) would otherwise leave a polling writer only
+    milliseconds-wide gaps: with it, a writer waits for the reads in flight, no longer."""
+    import fcntl
+
+    try:
+        f = path.with_name(path.name + ".turnstile").open("a+")
+    except OSError:  # a read-only folder: no turnstile, plain polling
+        yield
+        return
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _open(path: Path, read_only: bool, config: dict[str, Any] | None) -> Any:
+    if read_only:
+        with _turnstile(path, exclusive=False):
+            return duckdb.connect(str(path), read_only=True, config=config or {})
+    return duckdb.connect(str(path), config=config or {})
+
+
+@contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False, wait_s: float = 30.0,
             config: dict[str, Any] | None = None) -> Iterator[Any]:
     """Open the file, retrying while another process holds it; always close it again."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only, config=config or {})
-            break
-        except duckdb.IOException as e:
-            if not _is_lock_error(e) or time.monotonic() >= deadline:
-                if _is_lock_error(e):
-                    raise WarehouseBusy(
-                        f"{path} is held by another process (a running ingest or an open "
-                        f"duckdb session) and stayed locked for {wait_s:g} s. Try again, or "
-                        f"close the other session."
-                    ) from None
-                raise
-            time.sleep(LOCK_RETRY_S)
+    with contextlib.ExitStack() as waiting:
+        turnstile_closed = False
+        while True:
+            try:
+                con = _open(path, read_only, config)
+                break
+            except duckdb.IOException as e:
+                if not _is_lock_error(e) or time.monotonic() >= deadline:
+                    if _is_lock_error(e):
+                        raise WarehouseBusy(
+                            f"{path} is held by another process (a running ingest or an open "
+                            f"duckdb session) and stayed locked for {wait_s:g} s. Try again, "
+                            f"or close the other session."
+                        ) from None
+                    raise
+                if not read_only and not turnstile_closed:
+                    waiting.enter_context(_turnstile(path, exclusive=True))
+                    turnstile_closed = True
+                time.sleep(LOCK_RETRY_S)
     try:
         con.execute("SET TimeZone = 'UTC'")
         yield con
@@ -490,6 +523,119 @@ def run_report(path: Path, run_id: str) -> dict[str, list[dict[str, Any]]]:
     with connect(path, read_only=True) as con:
         return {part: _fetch(con, f"run_report_{part}", {"run_id": run_id})
                 for part in ("stories", "matches", "failures")}
+
+
+# --- Web pages: sandboxed read-only connections, one per request ----------------------------
+
+def sandbox(con: Any) -> None:
+    """No file or network access from SQL (read_text, COPY … TO, ATTACH), and no setting may
+    turn it back on: for an in-memory connection (a file's readers use sandboxed_reader)."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+WEB_MEMORY_LIMIT = "2GB"  # a query box's query cannot take the machine from the ingest
+
+
+@contextlib.contextmanager
+def web_reader(path: Path, wait_s: float) -> Iterator[Any]:
+    """A read-only, sandboxed connection for one web request; closed when the request's reads
+    are done, so a page never holds the file between requests."""
+    with sandboxed_reader(path, wait_s=wait_s, memory_limit=WEB_MEMORY_LIMIT) as con:
+        yield con
+
+
+def _web_fetch(path: Path, wait_s: float, name: str, params: dict[str, Any] | None = None
+               ) -> list[dict[str, Any]]:
+    """One query on its own connection: a page with several heavy queries lets a writer in
+    between them."""
+    with web_reader(path, wait_s) as con:
+        return _fetch(con, name, params)
+
+
+def web_overview(path: Path, wait_s: float, since_day: datetime, new_since: datetime
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per-topic totals, and per topic and day since `since_day` its matches and stories."""
+    return (_web_fetch(path, wait_s, "web_topics", {"since_day": new_since}),
+            _web_fetch(path, wait_s, "web_topics_daily", {"since_day": since_day}))
+
+
+def web_topic(path: Path, wait_s: float, topic: str, limit: int, offset: int
+              ) -> dict[str, Any]:
+    """A topic's matches and stories per day (and in total), one page of its stories and their
+    matches."""
+    rows = _web_fetch(path, wait_s, "web_topic_days", {"topic": topic})
+    stories = _web_fetch(path, wait_s, "web_topic_stories", {"topic": topic, "limit": limit,
+                                                             "offset": offset})
+    matches = _web_fetch(path, wait_s, "web_topic_matches", {
+        "topic": topic, "story_ids": [s["story_id"] for s in stories]})
+    total = next((r for r in rows if r["day"] is None), {"articles": 0, "stories": 0})
+    return {"total": total, "days": [r for r in rows if r["day"] is not None],
+            "stories": stories, "matches": matches}
+
+
+def web_story(path: Path, wait_s: float, story_id: str) -> dict[str, Any] | None:
+    with web_reader(path, wait_s) as con:
+        found = _fetch(con, "web_story", {"story_id": story_id})
+        if not found:
+            return None
+        p = {"story_id": story_id}
+        return {"story": found[0], "articles": _fetch(con, "web_story_articles", p),
+                "sightings": _fetch(con, "web_story_sightings", p),
+                "versions": _fetch(con, "web_story_versions", p),
+                "topics": _fetch(con, "web_story_topics", p)}
+
+
+def web_feeds(path: Path, wait_s: float, since: datetime, runs: int
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with web_reader(path, wait_s) as con:
+        return (_fetch(con, "web_feeds", {"since": since}),
+                _fetch(con, "web_runs", {"limit": runs}))
+
+
+def web_search_version(path: Path, wait_s: float) -> tuple[Any, ...]:
+    with web_reader(path, wait_s) as con:
+        return tuple(con.execute(sql("web_search_version")).fetchone())
+
+
+def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]],
+                          unsafe: str, other_languages: Sequence[str], chunk: int = 10_000
+                          ) -> list[str]:
+    """The ids of the articles that may match (see web_search_candidates.sql), scanned `chunk`
+    articles per short read so that a writer never waits for the whole scan."""
+    with web_reader(path, wait_s) as con:
+        ids = [r[0] for r in con.execute(sql("web_search_ids")).fetchall()]
+    if not cnf:
+        return ids
+    found: list[str] = []
+    for start in range(0, len(ids), chunk):
+        with web_reader(path, wait_s) as con:
+            found += [r[0] for r in con.execute(sql("web_search_candidates"), {
+                "cnf": [list(c) for c in cnf], "unsafe": unsafe,
+                "other_languages": list(other_languages), "lo": ids[start],
+                "hi": ids[min(start + chunk, len(ids)) - 1]}).fetchall()]
+    return found
+
+
+def web_search_texts(path: Path, wait_s: float, ids: Sequence[str], chunk: int = 2000
+                     ) -> Iterator[list[dict[str, Any]]]:
+    """The articles `ids`, a chunk per short read: the file is let go between chunks, so an
+    ingest waits at most one chunk's read while a search evaluates its query."""
+    for start in range(0, len(ids), chunk):
+        with web_reader(path, wait_s) as con:
+            yield _fetch(con, "web_search_texts", {"ids": list(ids[start:start + chunk])})
+
+
+def fold_chars(codepoints: Sequence[int]) -> dict[int, str]:
+    """Each character as the search prefilter's SQL folds it (an in-memory database)."""
+    with duckdb.connect() as con:
+        sandbox(con)
+        return dict(con.execute(sql("fold_chars"), {"codepoints": list(codepoints)}).fetchall())
+
+
+def web_articles(path: Path, wait_s: float, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {r["article_id"]: r for r in _web_fetch(path, wait_s, "web_articles",
+                                                   {"ids": list(ids)})}
 
 
 # --- Topics --------------------------------------------------------------------------------

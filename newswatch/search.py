@@ -1,0 +1,193 @@
+"""The query language over every stored article, for the web's search page and topic query box:
+what `newswatch topics test` does, kept in memory for paging and never saved.
+
+SQL first narrows the articles to those that can match: every word the query needs leaves a
+*needle* (a stem cut back to what every form of the word starts with: talked, talks → "tal")
+that must stand in the article's folded text. Only those articles are read, a chunk per short
+read-only connection (an ingest gets the file between chunks), and judged by the query language
+itself, so the result is exactly what `topics test` finds. A search's hits are cached per
+warehouse state: paging or reloading does not evaluate it again until an article changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from newswatch.config import TopicSpec
+from tasks.match import percolate
+from tasks.relevance import Model
+from tasks.topics import STEMMERS, And, InField, Node, Or, Phrase, Term, fold, parse_query
+from warehouse import db
+
+CACHED_SEARCHES = 32  # a few people paging through a few queries each; a hit list is small
+MIN_NEEDLE = 3  # shorter needles are in nearly every article: no use as a filter
+MAX_CLAUSES = 64  # an OR of ANDs multiplies out; past this the filter is dropped, not the search
+# Snowball's irregular forms whose stem is not a prefix of the word (dying → die, skies → sky).
+IRREGULAR = {"die": "d", "lie": "l", "tie": "t", "sky": "sk"}
+# Scripts whose characters the SQL fold is checked against Python's, character by character:
+# Latin (with its extensions), combining marks, Greek, Cyrillic, punctuation, currency. An article
+# with any other character, or one of these that folds differently, skips the filter.
+CHECKED = ((0x0, 0x24F), (0x300, 0x36F), (0x370, 0x3FF), (0x400, 0x4FF), (0x2000, 0x206F),
+           (0x20A0, 0x20CF))
+
+CNF = list[list[str]]  # AND of ORs of needles; [] is "anything"
+
+
+# Articles in a language with a stemmer of its own are always judged by the query language:
+# the needles are cut from English stems.
+OTHER_LANGUAGES = sorted(set(STEMMERS) - {"en"})
+
+
+@dataclass(frozen=True)
+class Hit:
+    article_id: str
+    score: float
+    snippet: str
+    day: str  # publication day (else first seen), ISO
+    probability: float | None = None  # the topic's relevance model, when one was applied
+    relevant: bool = True
+
+
+@dataclass
+class Found:
+    searched: int = 0
+    hits: list[Hit] = field(default_factory=list)  # most probable, best, then newest first
+    model: Model | None = None
+
+    @property
+    def relevant(self) -> int:
+        return sum(h.relevant for h in self.hits)
+
+    @property
+    def per_day(self) -> Counter[str]:
+        return Counter(h.day for h in self.hits)
+
+
+_cache: OrderedDict[tuple[Any, ...], Found] = OrderedDict()
+_lock = threading.Lock()
+
+
+def search(path: Path, wait_s: float, query: str,
+           aliases: Mapping[str, Sequence[str]] | None = None, min_score: float = 0.0,
+           model: Model | None = None) -> Found:
+    """Every stored article matching `query`, with `model`'s probability when given (a topic's
+    model, for the topic's own query). Raises QueryError (with the position and the fix) for
+    a query that cannot run, before reading anything."""
+    parse_query(query, aliases)
+    frozen = tuple(sorted((k, tuple(v)) for k, v in (aliases or {}).items()))
+    fitted = (model.trained_at, model.examples_digest) if model else None
+    key = (str(path), query, frozen, min_score, fitted, db.web_search_version(path, wait_s))
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    version = key[-1]
+    ids = db.web_search_candidates(path, wait_s, needles(parse_query(query, aliases)) or [],
+                                   unsafe_chars(), OTHER_LANGUAGES)
+    found = _evaluate(db.web_search_texts(path, wait_s, ids), query, dict(aliases or {}),
+                      min_score, model)
+    found.searched = version[0]
+    with _lock:
+        _cache[key] = found
+        while len(_cache) > CACHED_SEARCHES:
+            _cache.popitem(last=False)
+    return found
+
+
+def _evaluate(chunks: Iterable[list[dict[str, Any]]], query: str,
+              aliases: dict[str, Sequence[str]], min_score: float, model: Model | None
+              ) -> Found:
+    topic = TopicSpec(name="search", query=query, min_score=min_score,
+                      aliases={k: tuple(v) for k, v in aliases.items()})
+    found = Found(model=model)
+    days: dict[str, str] = {}
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for chunk in chunks:
+            for row in chunk:
+                when = row["published_at"] or row["first_seen_at"]
+                days[row["article_id"]] = when.date().isoformat()
+                yield row
+            days.clear()  # percolate has yielded every match of the chunk by now
+
+    hits = [Hit(m.article_id, m.score, m.snippet, days[m.article_id], m.probability, m.relevant)
+            for m in percolate([topic], rows(), {"search": model} if model else None)]
+    found.hits = sorted(hits, key=lambda h: (-(h.probability or 0.0), -h.score, _neg(h.day),
+                                             h.article_id))
+    return found
+
+
+def _neg(day: str) -> tuple[int, ...]:
+    return tuple(-int(x) for x in day.split("-"))
+
+
+def needle(stem: str) -> str | None:
+    """What every word with this stem starts with: the stem less the letters Snowball may have
+    written at its end (happy → happi, hoping → hope, sensitivity → sensitive, ability →
+    able). Other endings it makes (-al, -ful, -ous, -ic …) are prefixes of what they replace."""
+    if stem in IRREGULAR:
+        cut = IRREGULAR[stem]
+    elif not stem.isalpha():
+        cut = stem  # numbers are not stemmed
+    elif stem.endswith("ble"):
+        cut = stem[:-2]
+    elif stem.endswith(("e", "i", "bl")):
+        cut = stem[:-1]
+    else:
+        cut = stem
+    return cut if len(cut) >= MIN_NEEDLE else None
+
+
+def needles(node: Node) -> CNF | None:
+    """Needles an article must hold to match (None: no filter possible). Conservative: NOT and
+    the metadata fields filter nothing here; the query language judges every candidate."""
+    match node:
+        case Term(prefix=str() as prefix):
+            return [[prefix]] if len(prefix) >= MIN_NEEDLE else None
+        case Term():
+            found = [needle(s) for s in node.stems("en")]
+            return None if not found or None in found else [sorted(set(found))]  # type: ignore
+        case Phrase(words=words):
+            return _and([needles(w) for w in words])
+        case And(parts=parts):
+            return _and([needles(p) for p in parts])
+        case InField(part=part):
+            return needles(part)
+        case Or(parts=parts):
+            cnf: CNF = [[]]
+            for p in parts:
+                sub = needles(p)
+                if not sub:
+                    return None
+                cnf = [sorted(set(a) | set(b)) for a in cnf for b in sub]
+                if len(cnf) > MAX_CLAUSES:
+                    return None
+            return cnf
+    return None  # Not, Meta
+
+
+def _and(parts: list[CNF | None]) -> CNF | None:
+    out = [c for p in parts if p for c in p]
+    return out or None
+
+
+@cache
+def unsafe_chars() -> str:
+    """A regex class of every character the SQL fold (lower, strip_accents) may not turn into
+    what the query language's fold makes of it."""
+    cps = [c for lo, hi in CHECKED for c in range(lo, hi + 1)]
+    sql_fold = db.fold_chars(cps)
+    same = [c for c in cps if sql_fold.get(c) == fold(chr(c))]
+    ranges: list[list[int]] = []
+    for c in same:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "[^" + "".join(f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges) + "]"
