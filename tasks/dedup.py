@@ -16,15 +16,10 @@ from typing import Any
 
 from newswatch.config import Config
 from tasks import stage
+from tasks.features import content_hash
 from tasks.models import Article, Dedup, Extraction
-from tasks.topics import tokens
 from tasks.urls import normalize_url
 from warehouse import db
-
-
-def content_hash(text: str) -> str:
-    """Hash of the words only: case, accents, punctuation and spacing do not make new text."""
-    return hashlib.sha256(" ".join(tokens(text)).encode()).hexdigest()[:32]
 
 
 def article_id(canonical_url: str) -> str:
@@ -36,8 +31,9 @@ def dedup(cfg: Config, extractions: list[Extraction]) -> Dedup:
         (x for x in extractions if x.text and x.status in ("ok", "fallback")),
         key=lambda x: (x.published_at or datetime.max.replace(tzinfo=UTC), x.url),
     )
-    keyed = [(x, normalize_url(x.canonical_url or x.url), content_hash(x.text or ""))
-             for x in usable]
+    # The extraction worker hashed the text it extracted; a feed summary is hashed here.
+    keyed = [(x, normalize_url(x.canonical_url or x.url),
+              x.content_hash or content_hash(x.text or "")) for x in usable]
     keys = [{"canonical_url": c, "content_hash": h} for _, c, h in keyed]
     known = db.known_articles(cfg.warehouse_path, keys)
     by_url = {r["canonical_url"]: (r["article_id"], r["content_hash"]) for r in known}

@@ -20,14 +20,15 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     assert db.migrate(path) == ["001_init", "002_match_snippets", "003_stories",
                                 "004_alerts_per_story", "005_alert_kinds_digests",
-                                "006_fetch_health_archive"]
+                                "006_fetch_health_archive", "007_unfinished_articles"]
     assert db.migrate(path) == []
     with duckdb.connect(str(path)) as con:
         for file in sorted(Path(db.MIGRATIONS).glob("*.sql")):
             con.execute(file.read_text())  # every migration can run again on an existing file
         assert con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [
             ("001_init",), ("002_match_snippets",), ("003_stories",), ("004_alerts_per_story",),
-            ("005_alert_kinds_digests",), ("006_fetch_health_archive",)]
+            ("005_alert_kinds_digests",), ("006_fetch_health_archive",),
+            ("007_unfinished_articles",)]
 
 
 def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -48,7 +49,8 @@ def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
         con.execute("INSERT INTO deliveries (topic, article_id, channel, status, attempts) "
                     "VALUES ('t', 'a', 'log', 'sent', 1)")
     assert db.migrate(path) == ["002_match_snippets", "003_stories", "004_alerts_per_story",
-                                "005_alert_kinds_digests", "006_fetch_health_archive"]
+                                "005_alert_kinds_digests", "006_fetch_health_archive",
+                                "007_unfinished_articles"]
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT topic, snippet FROM topic_matches").fetchall() == [("t", None)]
         # The exact duplicate stored before 003 became a sighting of its original.
