@@ -38,10 +38,11 @@ def _page_date(value: str | None) -> datetime | None:
         return None
 
 
-def _job(cfg: Config, p: PageFetch) -> tuple[str, bytes, int, str | None, tuple[int, int]]:
+def _job(cfg: Config, p: PageFetch
+         ) -> tuple[str, bytes, int, str | None, tuple[int, int], bool]:
     return (p.fetch.final_url or p.entry.entry_url, p.fetch.body,
             cfg.extract.min_article_chars, p.fetch.headers.get("content-type"),
-            (cfg.stories.minhash_perm, cfg.stories.lsh_bands))
+            (cfg.stories.minhash_perm, cfg.stories.lsh_bands), p.entry.published_at is None)
 
 
 def start_pool(workers: int) -> Executor:
