@@ -22,7 +22,7 @@ from types import TracebackType
 from newswatch.config import Config
 from tasks import stage
 from tasks.models import Extraction, PageFetch
-from tasks.pagetext import PageText, extract_job, extract_page, warm_up
+from tasks.pagetext import PageText, extract_job, extract_page, start_worker
 
 __all__ = ["Extractor", "PageText", "extract_page", "extract_pages", "extract_pages_task"]
 
@@ -51,7 +51,8 @@ def start_pool(workers: int) -> Executor:
     make each worker import everything itself."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(WORKER_MODULES)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=start_worker,
+                               initargs=(os.getpid(),))
 
 
 class Extractor:

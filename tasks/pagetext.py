@@ -7,7 +7,9 @@ features. Kept apart from the stages so a worker process imports only this and w
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 
@@ -124,8 +126,19 @@ def extract_job(args: tuple[str, bytes, int, str | None, tuple[int, int] | None,
     return extract_page(*args)
 
 
-def warm_up() -> None:
-    """Run once in each worker as it starts: the first extraction builds trafilatura's and
-    lxml's lazy state, which would otherwise land on the first real page."""
+def _exit_with(run_pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(run_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+
+
+def start_worker(run_pid: int) -> None:
+    """Run once in each worker as it starts. A worker whose run was killed (kill -9) would
+    wait for work forever, so it watches the run and exits with it. The first extraction
+    builds trafilatura's and lxml's lazy state, which would otherwise land on the first page."""
+    threading.Thread(target=_exit_with, args=(run_pid,), daemon=True).start()
     extract_page("http://127.0.0.1/", b"<html><body><article><p>" + b"warm words " * 40
                  + b"</p></article></body></html>", 1, None, (8, 2))

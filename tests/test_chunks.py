@@ -41,6 +41,23 @@ def q(cfg: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(d))
+    out, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
 def test_a_run_killed_between_two_chunks_is_completed_by_the_next(tmp_path: Path) -> None:
     from prefect.settings import PREFECT_API_URL
 
@@ -70,8 +87,15 @@ def test_a_run_killed_between_two_chunks_is_completed_by_the_next(tmp_path: Path
                 time.sleep(0.2)
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             assert done == [(10, 0)]
+            tree = descendants(proc.pid)
+            assert len(tree) >= 3  # the forkserver and its extraction workers at least
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(30)
+            # The extraction workers and their forkserver follow the run out.
+            gone_by = time.monotonic() + 15
+            while time.monotonic() < gone_by and any(Path(f"/proc/{p}").exists() for p in tree):
+                time.sleep(0.2)
+            assert [p for p in tree if Path(f"/proc/{p}").exists()] == []
         finally:
             if proc.poll() is None:
                 proc.kill()
