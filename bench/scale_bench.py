@@ -240,6 +240,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 10000])
     ap.add_argument("--chunk", type=int, default=None, help="[ingest] chunk_pages")
+    ap.add_argument("--run-only", action="store_true",
+                    help="skip bare trafilatura and the in-memory extraction (for the peak "
+                         "RSS of a big run; the ratios then print as nan)")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -267,9 +270,9 @@ def main() -> None:
             work = folder / "run"
             work.mkdir()
             cfg = write_config(work, feeds, chunk)
-            bare = bare_rate(bodies)
+            bare = float("nan") if args.run_only else bare_rate(bodies)
             del bodies
-            alone = extract_alone(cfg, site, n)
+            alone = float("nan") if args.run_only else extract_alone(cfg, site, n)
             summary, peak = run_ingest(cfg)
             parent.send("stop")
             server.join(10)
