@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from newswatch.config import Config
-from tasks import stage
 from tasks.models import Extraction, PageFetch
 from tasks.pagetext import PageText, extract_job, extract_page, start_worker
 
-__all__ = ["Extractor", "PageText", "extract_page", "extract_pages", "extract_pages_task"]
+__all__ = ["Extractor", "PageText", "extract_page", "extract_pages"]
 
 WORKER_MODULES = ["tasks.pagetext"]  # all a worker imports (before it forks)
 
@@ -129,8 +128,3 @@ def to_extraction(cfg: Config, page: PageFetch, t: PageText) -> Extraction:
         outlet=t.sitename or e.outlet, method="trafilatura", elapsed_ms=t.elapsed_ms,
         features=t.features, content_hash=t.content_hash,
     )
-
-
-@stage("extract")
-def extract_pages_task(cfg: Config, pages: list[PageFetch]) -> list[Extraction]:
-    return extract_pages(cfg, pages)

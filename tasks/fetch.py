@@ -53,11 +53,6 @@ async def fetch_feeds_task(cfg: Config, feeds: list[FeedState]) -> list[Fetched]
     return await fetch_feeds(cfg, feeds)
 
 
-@stage("fetch-pages")
-async def fetch_pages_task(cfg: Config, entries: list[Entry]) -> list[PageFetch]:
-    return await fetch_pages(cfg, entries)
-
-
 @stage("fetch-extract")
 async def fetch_and_extract_task(cfg: Config, entries: list[Entry], fetcher: Fetcher,
                                  extractor: Extractor) -> tuple[list[PageFetch], list[Extraction]]:
