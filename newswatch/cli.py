@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -36,7 +37,8 @@ commands:
   sql      run a read-only SQL query on the warehouse and print the result
   status   feeds with their last outcome and next due time; warehouse counts
   check    validate the config, feeds and topics files and say what they hold
-  topics   list topics; try a query over the warehouse; backfill a topic over history
+  topics   list topics; try a query over the warehouse; backfill a topic over history;
+           label examples, train and evaluate a topic's relevance model
 
 The config file is ./newswatch.toml unless --config or NEWSWATCH_CONFIG names another."""
 
@@ -236,15 +238,24 @@ def _topic(cfg: Any, name: str) -> Any:
 
 
 def cmd_topics_list(args: argparse.Namespace) -> int:
+    from tasks.labels import model_summary
+
     cfg = load_config(args.config)
-    rows = [[t.name, "yes" if t.enabled else "no", t.min_score, len(t.channels),
-             " ".join(t.query.split())] for t in cfg.topics]
-    print(format_table(["topic", "enabled", "min score", "channels", "query"], rows, 70))
+    rows = []
+    for t in cfg.topics:
+        m = model_summary(cfg, t.name)
+        model = ("none" if m is None else f"P {m['precision']:.2f} R {m['recall']:.2f}"
+                 + (" (stale)" if m["stale"] else ""))
+        rows.append([t.name, "yes" if t.enabled else "no", t.min_score, len(t.channels), model,
+                     " ".join(t.query.split())])
+    print(format_table(["topic", "enabled", "min score", "channels", "model", "query"], rows,
+                       70))
     return EXIT_OK
 
 
 def cmd_topics_test(args: argparse.Namespace) -> int:
     from tasks.backfill import try_query
+    from tasks.labels import LabelError, model_for
     from tasks.topics import QueryError
 
     cfg = load_config(args.config)
@@ -258,22 +269,106 @@ def cmd_topics_test(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_ERROR
     try:
+        model = model_for(cfg, topic) if topic else None
         out = try_query(cfg, query, topic.aliases if topic else None,
-                        topic.min_score if topic else 0.0, args.limit)
+                        topic.min_score if topic else 0.0, args.limit, model)
     except QueryError as e:
         print(f"error: bad query: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except LabelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
     share = f" ({100 * out.matched / out.searched:.1f}%)" if out.searched else ""
     print(f"searched {out.searched} article(s), {out.matched} match{share}; nothing was saved")
+    if model:
+        print(f"the relevance model accepts {out.relevant} of them "
+              f"(probability >= {model.threshold:g})")
     if out.per_day:
         print("\nmatches per day")
         print(format_table(["day", "matches"], sorted(out.per_day.items())))
         print(f"\ntop {len(out.top)} match(es)")
-        for score, row, snippet in out.top:
+        for score, row, snippet, prob in out.top:
             day = row["published_at"].date().isoformat() if row["published_at"] else "undated"
-            print(f"{score:>5g}  {day}  {row['outlet']}: {row['title']}")
+            p = "" if prob is None else f"p={prob:.2f}{'*' if prob >= model.threshold else ' '} "
+            print(f"{score:>5g}  {p}{day}  {row['outlet']}: {row['title']}")
             if snippet:
                 print(f"       {snippet}")
+        if model:
+            print("\n(score: the query's; p: the relevance model's probability, * = accepted)")
+    return EXIT_OK
+
+
+def cmd_topics_label(args: argparse.Namespace) -> int:
+    from tasks.labels import LabelError, add_label, labels_path, read_labels
+
+    cfg = load_config(args.config)
+    try:
+        rec = add_label(cfg, args.name, args.article, args.answer,
+                        args.by or os.environ.get("USER") or "cli", args.why or "")
+    except LabelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    path = labels_path(cfg, args.name)
+    counts = Counter(r.label for r in read_labels(path))
+    print(f"{args.name}: {rec.id} labelled {rec.label} ({rec.title or rec.url})")
+    print(f"{path}: {counts['yes']} relevant, {counts['no']} not relevant, "
+          f"{counts['either']} either")
+    print(f"the next ingest run fits the model again; or now: newswatch topics train "
+          f"{args.name}")
+    return EXIT_OK
+
+
+def cmd_topics_train(args: argparse.Namespace) -> int:
+    from tasks.labels import LabelError, model_path, train_topic
+
+    cfg = load_config(args.config)
+    _topic(cfg, args.name)
+    try:
+        m, _ = train_topic(cfg, args.name)
+    except LabelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    cv = m.cv
+    print(f"{args.name}: fitted on {m.positives} relevant and {m.negatives} other example(s)")
+    print(f"threshold {m.threshold:g} for precision >= {m.target_precision:g}; "
+          f"{cv['repeats']}x{cv['folds']}-fold cross-validated: precision {cv['precision']:.3f}, "
+          f"recall {cv['recall']:.3f}, F1 {cv['f1']:.3f}")
+    print(f"model: {model_path(cfg, args.name)}")
+    return EXIT_OK
+
+
+def cmd_topics_eval(args: argparse.Namespace) -> int:
+    from tasks.labels import LabelError, evaluate_topic
+
+    cfg = load_config(args.config)
+    _topic(cfg, args.name)
+    try:
+        e = evaluate_topic(cfg, args.name, args.repeats)
+    except LabelError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    m, q = e["model"], e["query"]
+    print(f"{args.name}: {e['examples']} examples ({e['yes']} relevant, {e['no']} not relevant, "
+          f"{e['either']} either: counted neither way); the query selects {e['candidates']}")
+    print(f"{e['repeats']}x{e['folds']}-fold grouped cross-validation, threshold chosen inside "
+          f"each training part\n")
+    print(format_table(
+        ["", "precision", "recall", "F1"],
+        [["query + model", f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}"],
+         ["query only", f"{q['precision']:.3f}", f"{q['recall']:.3f}", f"{q['f1']:.3f}"]]))
+    print("\nconfusion (query + model, mean per repeat)")
+    print(format_table(
+        ["", "judged relevant", "judged not"],
+        [["relevant", f"{m['tp']:g}", f"{m['fn']:g}"],
+         ["not relevant", f"{m['fp']:g}", f"{e['no'] - m['fp']:g}"]]))
+    if e["missed"]:
+        print("\nworst misses (relevant, judged not)")
+        for key, title, p, selected in e["missed"][:args.show]:
+            print(f"  p={p:.2f}  {key}  {title}" + ("" if selected else "  [query missed it]"))
+    if e["false"]:
+        print("\nworst false alarms (not relevant, judged relevant)")
+        for key, title, p in e["false"][:args.show]:
+            print(f"  p={p:.2f}  {key}  {title}")
     return EXIT_OK
 
 
@@ -478,7 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate the config files",
                        description="Load and validate the config, feeds and topics files.")
     c.set_defaults(func=cmd_check)
-    t = sub.add_parser("topics", help="list, try and backfill topics",
+    t = sub.add_parser("topics", help="list, try, backfill and teach topics",
                        description="Work with the topics file's topics.")
     tsub = t.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
     tl = tsub.add_parser("list", help="the topics and their queries",
@@ -498,6 +593,31 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("name", help="the topic's name")
     tb.add_argument("--alert", action="store_true", help="also alert the new matches")
     tb.set_defaults(func=cmd_topics_backfill)
+    tlab = tsub.add_parser("label", help="add a labelled example to a topic",
+                           description="Label a stored article (its id, as alerts and "
+                                       "`topics test` show it) relevant or not to topic NAME. "
+                                       "The example is appended to the topic's labels file; "
+                                       "its text stays in the warehouse.")
+    tlab.add_argument("name", help="the topic's name")
+    tlab.add_argument("article", help="the article's id")
+    tlab.add_argument("answer", choices=["yes", "no"], help="is the topic its subject?")
+    tlab.add_argument("--by", help="who labelled it (default: $USER)")
+    tlab.add_argument("--why", help="a few words of reason, kept with the label")
+    tlab.set_defaults(func=cmd_topics_label)
+    ttr = tsub.add_parser("train", help="fit a topic's relevance model",
+                          description="Fit topic NAME's relevance model on its labelled "
+                                      "examples, choose its threshold for the topic's "
+                                      "target_precision by cross-validation, and store it.")
+    ttr.add_argument("name", help="the topic's name")
+    ttr.set_defaults(func=cmd_topics_train)
+    tev = tsub.add_parser("eval", help="cross-validated precision and recall of a topic",
+                          description="Cross-validate topic NAME as it runs (query and "
+                                      "model) on its labelled examples; print precision, "
+                                      "recall, F1, a confusion table and the worst errors.")
+    tev.add_argument("name", help="the topic's name")
+    tev.add_argument("--repeats", type=int, default=5, help="repeats of 5-fold CV (default 5)")
+    tev.add_argument("--show", type=int, default=10, help="errors listed per kind (default 10)")
+    tev.set_defaults(func=cmd_topics_eval)
     rx = sub.add_parser("reextract", help="extract again from the raw archive",
                         description="Run extraction again over the archived responses of the "
                                     "stored articles, fetching nothing; changed text replaces "

@@ -41,6 +41,8 @@ class WarehouseConfig:
 class SourcesConfig:
     feeds: str = _n("seeds/feeds.toml", "the feeds file; relative to this config file")
     topics: str = _n("seeds/topics.toml", "the topics file; relative to this config file")
+    labels: str = _n("seeds/labels", "each topic's labelled examples, <topic>.jsonl")
+    models: str = _n("seeds/models", "each topic's fitted relevance model, <topic>.json")
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,10 @@ class TopicSpec:
     delivery: str = "instant"  # instant, digest (only in the digest) or both
     max_alerts_per_hour: int | None = None  # None: [alerts] max_per_topic_per_hour
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # With a relevance model (labels/<name>.jsonl, models/<name>.json beside the topics
+    # file): the precision the model's threshold is chosen for. 0.9: one false alert in ten is
+    # what users of commercial monitors accept before they stop reading alerts.
+    target_precision: float = 0.9
 
     def __hash__(self) -> int:
         return hash((self.name, self.query))
@@ -458,6 +464,10 @@ def load_topics(file: Path) -> tuple[TopicSpec, ...]:
                 f"{_where(file, text, 'delivery', None)}: topic {name!r} delivery "
                 f"{values['delivery']!r} is not one of {', '.join(DELIVERY_MODES)}. "
                 f'Write delivery = "digest" to get this topic only in the digest.')
+        if not 0.0 < values.get("target_precision", 0.9) < 1.0:
+            raise ConfigError(
+                f"{_where(file, text, 'target_precision', None)}: topic {name!r} "
+                f"target_precision must be between 0 and 1, e.g. 0.9.")
         try:
             parse_query(values["query"], values["aliases"])
         except QueryError as e:

@@ -85,7 +85,8 @@ def describe(a: Alert) -> tuple[str, str]:
             f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''} so far: "
             f"{', '.join(outlets)}\n{a.url}\n"
             + (f"{a.snippet}\n" if a.snippet else "")
-            + f"score {a.score:g}; matched {', '.join(a.terms)}")
+            + f"score {a.score:g}; matched {', '.join(a.terms)}"
+            + ("" if a.probability is None else f"; relevance {a.probability:.2f}"))
     return title, body
 
 
@@ -94,7 +95,7 @@ def _log_line(a: Alert) -> str:
            "outlet": a.outlet,
            "url": a.url, "published_at": a.published_at.isoformat() if a.published_at else None,
            "score": a.score, "terms": list(a.terms), "snippet": a.snippet,
-           "outlets": list(a.outlets)}
+           "outlets": list(a.outlets), "probability": a.probability}
     return json.dumps(rec, ensure_ascii=False)
 
 

@@ -147,6 +147,8 @@ class Match:
     score: float
     terms: tuple[str, ...]
     snippet: str = ""
+    probability: float | None = None  # the topic's relevance model; None: the topic has none
+    relevant: bool = True  # the model's verdict at the topic's threshold; only these alert
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class Alert:
     outlets: tuple[str, ...] = ()  # the story's outlets so far
     story_first_seen_at: datetime | None = None
     kind: Literal["first", "follow_up"] = "first"
+    probability: float | None = None  # the topic's relevance model, when it has one
 
 
 @dataclass(frozen=True)

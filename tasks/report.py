@@ -41,9 +41,11 @@ def markdown(run_id: str, counts: dict[str, int], report: dict[str, list[dict]])
                         [[r["title"], r["outlet"], "yes" if r["copy"] else "no", r["outlets"]]
                          for r in joined]) if joined else "none")
     parts += ["", f"## Topic matches ({len(report['matches'])})", ""]
-    parts.append(_table(["topic", "title", "outlet", "score", "alerted"],
+    parts.append(_table(["topic", "title", "outlet", "score", "relevance", "alerted"],
                         [[r["topic"], r["title"], r["outlet"], f"{r['score']:g}",
-                          "yes" if r["alerted"] else "no (story already alerted)"]
+                          "—" if r["probability"] is None else f"{r['probability']:.2f}",
+                          "yes" if r["alerted"] else "no (story already alerted)"
+                          if r["relevant"] else "no (the topic's model rejected it)"]
                          for r in report["matches"]]) if report["matches"] else "none")
     parts += ["", f"## Failures ({len(report['failures'])})", ""]
     parts.append(_table(["kind", "url", "status", "reason"],
@@ -66,7 +68,8 @@ def publish(cfg: Config, run_id: str, counts: dict[str, int], matches: list[Matc
             related=[{"prefect.resource.id": f"newswatch.topic.{m.topic}",
                       "prefect.resource.role": "topic"}],
             payload={"topic": m.topic, "article_id": m.article_id, "score": m.score,
-                     "terms": list(m.terms), "run_id": run_id},
+                     "terms": list(m.terms), "run_id": run_id,
+                     "probability": m.probability, "relevant": m.relevant},
         )
         emitted += event is not None
     return emitted

@@ -4,8 +4,9 @@ Terms, "phrases", trailing wildcards (talk*), AND, OR, NOT / -term, +term, paren
 proximity ("trump putin"~15: all words within 15 words of each other, in any order), and the
 fields title:, lead: (the first two sentences), text:, outlet:, domain: and lang:. Terms side
 by side mean AND (as in Google and Media Cloud's web search), not Lucene's OR. Matching is case-
-and accent-insensitive, and English word forms meet at their stem (talks, talked, talking →
-talk). A topic's aliases let a query say `putin` for ("vladimir putin" OR putin OR путин).
+and accent-insensitive, and word forms meet at their stem in the article's language (talks,
+talked, talking → talk; Gespräche, Gespräch → gesprach). A topic's aliases let a query say
+`putin` for ("vladimir putin" OR putin OR путин).
 
 A query compiles once into a tree of small matcher objects; an article is tokenised and stemmed
 once. A match carries the terms that matched, a score that weighs where they stand, and a
@@ -20,6 +21,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import snowballstemmer
@@ -40,7 +42,13 @@ SNIPPET_SENTENCES = 2  # enough to show why, short enough for a phone notificati
 
 _TOKEN = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
-_STEMMER = snowballstemmer.stemmer("english")
+# Snowball stemmers by the article's language (ISO 639-1, as feeds and trafilatura give it);
+# an article of another or unknown language is stemmed as English, the most common here.
+STEMMERS = {"en": "english", "de": "german", "fr": "french", "es": "spanish",
+            "it": "italian", "ru": "russian", "pt": "portuguese", "nl": "dutch",
+            "sv": "swedish", "da": "danish", "no": "norwegian", "fi": "finnish",
+            "pl": "polish", "tr": "turkish"}
+_STEMMER_OBJECTS: dict[str, Any] = {}
 
 
 class QueryError(ValueError):
@@ -65,10 +73,21 @@ def tokens(text: str) -> list[str]:
     return [w.lower() if w.isascii() else _fold_word(w) for w in _TOKEN.findall(text)]
 
 
+def stem_language(lang: str) -> str:
+    """The stemmer language of an article's language tag ("de-AT" → "de"); "en" if none."""
+    code = fold(lang or "").split("-")[0].split("_")[0]
+    return code if code in STEMMERS else "en"
+
+
 @lru_cache(maxsize=500_000)
-def stem(word: str) -> str:
-    """English stem of a folded word; cached, since news vocabulary repeats."""
-    return _STEMMER.stemWord(word) if word.isalpha() else word
+def stem(word: str, lang: str = "en") -> str:
+    """The stem of a folded word in a language; cached, since news vocabulary repeats."""
+    if not word.isalpha():
+        return word
+    stemmer = _STEMMER_OBJECTS.get(lang)
+    if stemmer is None:
+        stemmer = _STEMMER_OBJECTS[lang] = snowballstemmer.stemmer(STEMMERS.get(lang, "english"))
+    return stemmer.stemWord(word)
 
 
 def sentences(text: str) -> list[str]:
@@ -106,6 +125,7 @@ class Document:
     index: dict[str, dict[str, list[int]]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.stem_lang = stem_language(self.lang)
         self.sentences = sentences(self.text)
         self.raw = {"title": positioned(sentences(self.title)), "text": positioned(self.sentences)}
         lead_end = LEAD_SENTENCES * SENTENCE_GAP
@@ -114,7 +134,7 @@ class Document:
         for name, toks in self.raw.items():
             positions: dict[str, list[int]] = {}
             for p, t in toks.items():
-                positions.setdefault(stem(t), []).append(p)
+                positions.setdefault(stem(t, self.stem_lang), []).append(p)
             self.index[name] = positions
 
     @property
@@ -143,7 +163,7 @@ class Document:
         for f, toks in self.raw.items():
             forms: dict[str, set[str]] = {}
             for t in set(toks.values()):
-                forms.setdefault(stem(t), set()).add(t)
+                forms.setdefault(stem(t, self.stem_lang), set()).add(t)
             out[f] = forms
         return out
 
@@ -164,10 +184,18 @@ class Node:
 
 @dataclass
 class Term(Node):
-    """One word position: any of `stems` (a word, or a single-word alias's forms), or a prefix."""
+    """One word position: any of `words` (a word, or a single-word alias's entries), met at
+    their stems in the article's language, or a prefix."""
 
-    stems: tuple[str, ...]
+    words: tuple[str, ...]
     prefix: str | None = None
+    _stems: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def stems(self, lang: str = "en") -> tuple[str, ...]:
+        found = self._stems.get(lang)
+        if found is None:
+            found = self._stems[lang] = tuple(sorted({stem(w, lang) for w in self.words}))
+        return found
 
     def positions(self, doc: Document, fname: str) -> list[tuple[int, str]]:
         raw = doc.raw[fname]
@@ -180,13 +208,13 @@ class Term(Node):
                 i += 1
             return found
         index = doc.index[fname]
-        return [(p, raw[p]) for s in self.stems for p in index.get(s, ())]
+        return [(p, raw[p]) for s in self.stems(doc.stem_lang) for p in index.get(s, ())]
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         if self.prefix is not None:
             hits = {(f, t) for f in fields for _, t in self.positions(doc, f)}
         else:
-            hits = {(f, t) for f in fields for s in self.stems
+            hits = {(f, t) for f in fields for s in self.stems(doc.stem_lang)
                     for t in doc.surfaces[f].get(s, ())}
         return hits or None
 
@@ -305,7 +333,7 @@ class Compiler:
                 raise QueryError(f"position {pos + 1}: wildcard {raw!r} needs at least 3 "
                                  f"letters before the *.")
             return Term((), prefix=words[0])
-        return Term((stem(words[0]),))
+        return Term((words[0],))
 
     def alias(self, name: str, pos: int, in_phrase: bool) -> Node:
         entries = [tokens(e) for e in self.aliases[name]]
@@ -314,9 +342,9 @@ class Compiler:
                 raise QueryError(
                     f"position {pos + 1}: alias {name!r} has entries of several words, so it "
                     f"cannot stand inside quotes; use single-word entries or write it outside.")
-            return Term(tuple(sorted({stem(e[0]) for e in entries})))
-        parts: list[Node] = [Term((stem(e[0]),)) if len(e) == 1
-                             else Phrase([Term((stem(w),)) for w in e]) for e in entries if e]
+            return Term(tuple(sorted({e[0] for e in entries})))
+        parts: list[Node] = [Term((e[0],)) if len(e) == 1
+                             else Phrase([Term((w,)) for w in e]) for e in entries if e]
         return Or(parts)
 
     def phrase(self, value: str, pos: int, slop: int | None) -> Node:

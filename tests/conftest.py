@@ -51,8 +51,10 @@ def site() -> Iterator[Server]:
 
 
 def write_config(tmp: Path, feeds: list[dict], topics_toml: str | None = None,
-                 extra: str = "", alerts: str = "") -> Path:
-    """A complete config in `tmp`: loopback allowed, warehouse and alert log inside `tmp`."""
+                 extra: str = "", alerts: str = "", labels: Path | None = None,
+                 models: Path | None = None) -> Path:
+    """A complete config in `tmp`: loopback allowed, warehouse and alert log inside `tmp`;
+    topic labels and models read from seeds/ (the shipped ones) unless given."""
     lines = []
     for f in feeds:
         lines.append("[[feed]]")
@@ -66,6 +68,8 @@ def write_config(tmp: Path, feeds: list[dict], topics_toml: str | None = None,
     cfg.write_text(
         "[warehouse]\npath = \"nw.duckdb\"\n"
         "[sources]\nfeeds = \"feeds.toml\"\ntopics = \"topics.toml\"\n"
+        f"labels = {json.dumps(str(labels or ROOT / 'seeds' / 'labels'))}\n"
+        f"models = {json.dumps(str(models or ROOT / 'seeds' / 'models'))}\n"
         "[alerts]\nlog = \"alerts.jsonl\"\n" + alerts +
         "[fetch]\nallow_private_networks = true\nallowed_networks = \"127.0.0.0/8\"\n"
         "per_host_interval_s = 0.0\nretry_backoff_s = 0.05\nconnect_timeout_s = 2.0\n"

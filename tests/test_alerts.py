@@ -120,7 +120,7 @@ def test_digest_mode_sends_one_summary_and_retries_it_when_the_channel_was_down(
         site: servers.Server, tmp_path: Path) -> None:
     with servers.webhook_receiver() as hook:
         url = hook.url.replace("http://", "json://") + "/alerts"
-        topics = with_channel(url).replace('channels = [', 'delivery = "digest"\nchannels = [')
+        topics = with_channel(url).replace('channels = [', 'delivery = "digest"\nchannels = [', 1)
         cfg = write_config(tmp_path, fixture_feeds(site.url), topics)
         s = run(cfg)
         assert s.alerts_new == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -274,7 +275,11 @@ def test_topics_test_with_a_topic_and_a_bad_query(warehouse) -> None:
                "--limit", "1")
     assert proc.stdout.splitlines()[0] == (
         "searched 7 article(s), 3 match (42.9%); nothing was saved")
-    assert proc.stdout.splitlines()[-1].startswith("       US President Donald **Trump** said")
+    lines = proc.stdout.splitlines()
+    assert lines[1] == "the relevance model accepts 3 of them (probability >= 0.65)"
+    assert re.fullmatch(r"   \d+  p=0\.9\d\* 2025-02-\d\d  .*", lines[-3])
+    assert lines[-2].startswith("       US President Donald **Trump** said")
+    assert lines[-1] == "(score: the query's; p: the relevance model's probability, * = accepted)"
     bad = cli("--config", str(cfg), "topics", "test", "putin AND (trump")
     assert bad.returncode == 2
     assert bad.stderr == (
@@ -315,10 +320,10 @@ def test_topics_list(tmp_path: Path) -> None:
         '[[topic]]\nname = "a"\nquery = "x AND y"\nmin_score = 2\nchannels = ["json://h/p"]\n'
         '[[topic]]\nname = "b"\nquery = """z\n  OR w"""\nenabled = false\n'))
     assert cli("--config", str(cfg), "topics", "list").stdout == (
-        "topic  enabled  min score  channels  query\n"
-        "-----  -------  ---------  --------  -------\n"
-        "a      yes      2          1         x AND y\n"
-        "b      no       0          0         z OR w\n"
+        "topic  enabled  min score  channels  model  query\n"
+        "-----  -------  ---------  --------  -----  -------\n"
+        "a      yes      2          1         none   x AND y\n"
+        "b      no       0          0         none   z OR w\n"
         "(2 rows)\n")
 
 
@@ -329,3 +334,110 @@ def test_redact_keeps_credentials_out_of_status() -> None:
         "mailto://smtp.example.com")
     assert redact("tgram://123456:ABCDEF/9876") == "tgram://123456"
     assert redact("json://127.0.0.1:8123/hook") == "json://127.0.0.1"
+
+
+def _own_labels(src: Path, tmp: Path, labels_text: str = "") -> Path:
+    """A copy of the fixture run's config and warehouse whose topic labels and models live in
+    `tmp` (so labelling never touches the shipped files)."""
+    import shutil
+
+    for name in ("feeds.toml", "topics.toml", "nw.duckdb"):
+        shutil.copy(src.parent / name, tmp / name)
+    (tmp / "labels").mkdir()
+    if labels_text:
+        (tmp / "labels" / "trump-putin-contacts.jsonl").write_text(labels_text, encoding="utf-8")
+    text = src.read_text(encoding="utf-8")
+    text = re.sub(r'labels = ".*"', 'labels = "labels"', text)
+    text = re.sub(r'models = ".*"', 'models = "models"', text)
+    (tmp / "newswatch.toml").write_text(text, encoding="utf-8")
+    return tmp / "newswatch.toml"
+
+
+@pytest.mark.slow
+def test_topics_label_and_its_errors(warehouse, tmp_path: Path) -> None:
+    src, _ = warehouse
+    cfg = _own_labels(src, tmp_path)
+    seed = cli("--config", str(cfg), "sql", "--format", "csv",
+               "SELECT article_id FROM articles WHERE outlet = 'The Daily Meridian' "
+               "AND title LIKE 'Trump says he has spoken%'").stdout.splitlines()[1]
+    unknown = cli("--config", str(cfg), "topics", "label", "nope", seed, "yes")
+    assert (unknown.returncode, unknown.stderr) == (2, (
+        f"error: no topic named 'nope' in {tmp_path}/topics.toml (topics: "
+        f"trump-putin-contacts).\n"))
+    missing = cli("--config", str(cfg), "topics", "label", "trump-putin-contacts", "zzz", "no")
+    assert (missing.returncode, missing.stderr) == (2, (
+        f"error: no article 'zzz' in {tmp_path}/nw.duckdb; the ids are in the articles table "
+        f"and in each alert.\n"))
+    ok = cli("--config", str(cfg), "topics", "label", "trump-putin-contacts", seed, "yes",
+             "--by", "ana", "--why", "the call itself")
+    labels = tmp_path / "labels" / "trump-putin-contacts.jsonl"
+    assert (ok.returncode, ok.stdout) == (0, (
+        f"trump-putin-contacts: {seed} labelled yes (Trump says he has spoken to Putin about "
+        f"ending Ukraine war)\n"
+        f"{labels}: 1 relevant, 0 not relevant, 0 either\n"
+        f"the next ingest run fits the model again; or now: newswatch topics train "
+        f"trump-putin-contacts\n"))
+    [line] = labels.read_text(encoding="utf-8").splitlines()
+    rec = json.loads(line)
+    assert (rec["id"], rec["source"], rec["label"], rec["by"], rec["why"]) == (
+        seed, "warehouse", "yes", "ana", "the call itself")
+    assert "text" not in rec
+    for action in ("train", "eval"):
+        few = cli("--config", str(cfg), "topics", action, "trump-putin-contacts")
+        verb = "train" if action == "train" else "evaluate"
+        assert (few.returncode, few.stderr) == (2, (
+            f"error: cannot {verb} 'trump-putin-contacts': 1 relevant example(s); a model "
+            f"needs at least 10 — label 9 more.\n"))
+    assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.slow
+def test_topics_train_and_eval_on_real_examples(warehouse, tmp_path: Path) -> None:
+    """40 of the default topic's real examples (texts from the shared corpus)."""
+    from tests.corpus import corpus_dir
+
+    corpus_dir("topics", "trump_putin_dev.jsonl")
+    shipped = (ROOT / "seeds" / "labels" / "trump-putin-contacts.jsonl").read_text(
+        encoding="utf-8").splitlines()
+    yes = [x for x in shipped if '"label": "yes"' in x][:15]
+    no = [x for x in shipped if '"label": "no"' in x][:25]
+    src, _ = warehouse
+    cfg = _own_labels(src, tmp_path, "\n".join(yes + no) + "\n")
+    train = cli("--config", str(cfg), "topics", "train", "trump-putin-contacts")
+    assert train.returncode == 0, train.stderr
+    assert train.stdout == TRAIN_OUT.replace("MODELS", str(tmp_path / "models"))
+    again = cli("--config", str(cfg), "topics", "train", "trump-putin-contacts")
+    assert again.stdout == train.stdout
+    ev = cli("--config", str(cfg), "topics", "eval", "trump-putin-contacts", "--repeats", "1",
+             "--show", "2")
+    assert ev.returncode == 0, ev.stderr
+    assert ev.stdout == EVAL_OUT
+
+
+TRAIN_OUT = (
+    "trump-putin-contacts: fitted on 15 relevant and 25 other example(s)\n"
+    "threshold 0.36 for precision >= 0.9; 5x5-fold cross-validated: precision 0.904, recall "
+    "1.000, F1 0.950\n"
+    "model: MODELS/trump-putin-contacts.json\n")
+EVAL_OUT = (
+    "trump-putin-contacts: 40 examples (15 relevant, 25 not relevant, 0 either: counted "
+    "neither way); the query selects 36\n"
+    "1x5-fold grouped cross-validation, threshold chosen inside each training part\n"
+    "\n"
+    "               precision  recall  F1\n"
+    "-------------  ---------  ------  -----\n"
+    "query + model  0.938      1.000   0.968\n"
+    "query only     0.417      1.000   0.588\n"
+    "(2 rows)\n"
+    "\n"
+    "confusion (query + model, mean per repeat)\n"
+    "              judged relevant  judged not\n"
+    "------------  ---------------  ----------\n"
+    "relevant      15               0\n"
+    "not relevant  1                24\n"
+    "(2 rows)\n"
+    "\n"
+    "worst false alarms (not relevant, judged relevant)\n"
+    "  p=0.40  mFDm7UoRwV3NGOQh  Trump Urges Russia To 'Find' Clinton's Emails And Release "
+    "Them\n"
+)

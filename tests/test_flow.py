@@ -36,7 +36,7 @@ def with_channel(hook_url: str) -> str:
     from tests.conftest import ROOT
 
     text = (ROOT / "seeds" / "topics.toml").read_text(encoding="utf-8")
-    return text.replace("channels = []", f'channels = ["{hook_url}"]')
+    return text.replace("channels = []", f'channels = ["{hook_url}"]', 1)
 
 
 def test_seed_to_alert_and_nothing_twice(site: servers.Server, tmp_path: Path) -> None:
@@ -70,7 +70,10 @@ def test_seed_to_alert_and_nothing_twice(site: servers.Server, tmp_path: Path) -
         [(snippet,)] = q(cfg, f"""SELECT m.snippet FROM topic_matches m JOIN articles a
                                   USING (article_id) WHERE a.title = '{SEED_TITLE}'""")
         assert snippet.startswith("US President Donald **Trump** said he has **spoken** to "
-                                  "Russian President Vladimir **Putin** by phone")
+                                  "Russian President Vladimir **Putin** by **phone**")
+        # The topic's relevance model judged every match, and accepted them.
+        probs = q(cfg, f"SELECT probability, relevant FROM topic_matches WHERE topic = '{TOPIC}'")
+        assert len(probs) == 3 and all(p >= 0.9 and r for p, r in probs)
         [logged] = alert_log(tmp_path / "alerts.jsonl")
         assert (logged["title"], logged["outlet"], logged["outlets"]) == (
             SEED_TITLE, "The Daily Meridian",
@@ -270,3 +273,35 @@ def test_run_publishes_a_markdown_report_and_match_events(site: servers.Server,
             found = [e for e in r.json()["events"] if e["payload"]["run_id"] == s.run_id]
             time.sleep(0.5)
     assert sorted(e["payload"]["topic"] for e in found) == [TOPIC] * 3
+
+
+def test_topic_view_and_a_match_the_model_rejects(site: servers.Server, tmp_path: Path) -> None:
+    """The topic's view holds its one story; a match its model rejects is stored with its
+    probability and raises no alert; a topic removed from the topics file loses its view."""
+    from datetime import UTC, datetime
+
+    from tasks.alerts import record_alerts
+    from tasks.models import Match
+
+    cfg = write_config(tmp_path, fixture_feeds(site.url))
+    run(cfg)
+    view = "topics.trump_putin_contacts"
+    assert q(cfg, f"SELECT title, outlets, relevant, alerted FROM {view}") == [
+        (SEED_TITLE, 3, True, True)]
+    [(other,)] = q(cfg, "SELECT article_id FROM articles WHERE article_id NOT IN "
+                        "(SELECT article_id FROM topic_matches) ORDER BY article_id LIMIT 1")
+    rejected = Match(TOPIC, other, 4.0, ("lead:putin", "lead:trump"), "", 0.12, False)
+    stored, alerted = record_alerts(load_config(cfg), "r-test", [rejected],
+                                    now=datetime.now(UTC))
+    assert (stored, alerted) == (1, [])
+    assert q(cfg, f"SELECT probability, relevant FROM topic_matches WHERE article_id = '{other}'"
+             ) == [(0.12, False)]
+    assert q(cfg, "SELECT count(*) FROM alerts") == [(1,)]
+    assert q(cfg, f"SELECT count(*) FROM {view} WHERE NOT relevant AND NOT alerted") == [(1,)]
+    # Topics file without the topic: the next run drops its view, keeps its matches.
+    (tmp_path / "topics.toml").write_text('[[topic]]\nname = "chess"\nquery = "chess"\n',
+                                          encoding="utf-8")
+    run(cfg)
+    assert q(cfg, "SELECT view_name FROM duckdb_views() WHERE schema_name = 'topics'") == [
+        ("chess",)]
+    assert q(cfg, f"SELECT count(*) FROM topic_matches WHERE topic = '{TOPIC}'") == [(4,)]

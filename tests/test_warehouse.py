@@ -20,7 +20,8 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     assert db.migrate(path) == ["001_init", "002_match_snippets", "003_stories",
                                 "004_alerts_per_story", "005_alert_kinds_digests",
-                                "006_fetch_health_archive", "007_unfinished_articles"]
+                                "006_fetch_health_archive", "007_unfinished_articles",
+                                "010_match_relevance"]
     assert db.migrate(path) == []
     with duckdb.connect(str(path)) as con:
         for file in sorted(Path(db.MIGRATIONS).glob("*.sql")):
@@ -28,7 +29,7 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
         assert con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [
             ("001_init",), ("002_match_snippets",), ("003_stories",), ("004_alerts_per_story",),
             ("005_alert_kinds_digests",), ("006_fetch_health_archive",),
-            ("007_unfinished_articles",)]
+            ("007_unfinished_articles",), ("010_match_relevance",)]
 
 
 def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
                     "VALUES ('t', 'a', 'log', 'sent', 1)")
     assert db.migrate(path) == ["002_match_snippets", "003_stories", "004_alerts_per_story",
                                 "005_alert_kinds_digests", "006_fetch_health_archive",
-                                "007_unfinished_articles"]
+                                "007_unfinished_articles", "010_match_relevance"]
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT topic, snippet FROM topic_matches").fetchall() == [("t", None)]
         # The exact duplicate stored before 003 became a sighting of its original.
@@ -75,7 +76,7 @@ def _documented() -> dict[str, dict[str, str]]:
     for line in README.read_text(encoding="utf-8").splitlines():
         if line.startswith("## "):
             table = None
-        elif m := re.match(r"### (\w+)$", line):
+        elif m := re.match(r"### ([\w.]+)$", line):
             table = m.group(1)
             docs[table] = {}
         elif (table and (m := re.match(r"\| (\w+) \| ([\w\[\]]+) \| .+ \|$", line))
@@ -87,22 +88,25 @@ def _documented() -> dict[str, dict[str, str]]:
 def test_readme_documents_every_table_and_column(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     db.migrate(path)
+    db.sync_topic_views(path, ["trump-putin-contacts"])  # the default topic's view
     with duckdb.connect(str(path)) as con:
         actual: dict[str, dict[str, str]] = {}
-        for table, column, dtype in con.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "ORDER BY table_name, ordinal_position"
+        for schema, table, column, dtype in con.execute(
+            "SELECT table_schema, table_name, column_name, data_type "
+            "FROM information_schema.columns ORDER BY table_name, ordinal_position"
         ).fetchall():
-            actual.setdefault(table, {})[column] = dtype.replace("TIMESTAMP WITH TIME ZONE",
-                                                                 "TIMESTAMPTZ")
+            name = table if schema == "main" else f"{schema}.{table}"
+            actual.setdefault(name, {})[column] = dtype.replace("TIMESTAMP WITH TIME ZONE",
+                                                                "TIMESTAMPTZ")
     assert _documented() == actual
 
 
 def test_readme_example_queries_run(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     db.migrate(path)
+    db.sync_topic_views(path, ["trump-putin-contacts"])
     queries = re.findall(r"```sql\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    assert len(queries) == 8
+    assert len(queries) == 9
     with duckdb.connect(str(path), read_only=True) as con:
         for q in queries:
             con.execute(q).fetchall()

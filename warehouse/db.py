@@ -175,7 +175,8 @@ VERSION_SCHEMA = pa.schema([("article_id", S), ("title", S), ("text", S), ("cont
                             ("seen_at", TS)])
 MATCH_SCHEMA = pa.schema([
     ("topic", S), ("article_id", S), ("matched_at", TS), ("score", pa.float64()),
-    ("terms", pa.list_(S)), ("run_id", S), ("snippet", S),
+    ("terms", pa.list_(S)), ("run_id", S), ("snippet", S), ("probability", pa.float64()),
+    ("relevant", pa.bool_()),
 ])
 OUTBOX_SCHEMA = pa.schema([("topic", S), ("article_id", S), ("kind", S), ("channel", S),
                            ("status", S)])
@@ -475,3 +476,42 @@ def run_report(path: Path, run_id: str) -> dict[str, list[dict[str, Any]]]:
     with connect(path, read_only=True) as con:
         return {part: _fetch(con, f"run_report_{part}", {"run_id": run_id})
                 for part in ("stories", "matches", "failures")}
+
+
+# --- Topics --------------------------------------------------------------------------------
+
+def topic_view_name(topic: str) -> str:
+    """topics.trump_putin_contacts for trump-putin-contacts (names are [a-z0-9-], checked
+    when the topics file is read, so the identifier needs no quoting)."""
+    return topic.replace("-", "_")
+
+
+def sync_topic_views(path: Path, topics: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Make schema `topics` hold exactly one view per topic of the topics file: create or
+    replace each, drop those of topics no longer there. Returns (kept, dropped) view names."""
+    template = sql("topic_view")
+    with transaction(path) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS topics")
+        have = {r[0] for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'topics' "
+            "AND NOT internal").fetchall()}
+        want = {topic_view_name(t): t for t in topics}
+        for view, topic in sorted(want.items()):
+            con.execute(template.replace("{view}", view).replace("{topic}", topic))
+        dropped = sorted(have - set(want))
+        for view in dropped:
+            con.execute(f"DROP VIEW IF EXISTS topics.{view}")
+    return sorted(want), dropped
+
+
+def article_for_label(path: Path, article_id: str, wait_s: float) -> list[dict[str, Any]]:
+    with connect(path, read_only=True, wait_s=wait_s) as con:
+        return _fetch(con, "article_for_label", {"article_id": article_id})
+
+
+def articles_for_training(path: Path, article_ids: Sequence[str], wait_s: float
+                          ) -> list[dict[str, Any]]:
+    table = to_arrow([{"article_id": a} for a in article_ids], ID_SCHEMA)
+    with connect(path, read_only=True, wait_s=wait_s) as con:
+        con.register("batch", table)
+        return _fetch(con, "articles_for_training")

@@ -1,7 +1,7 @@
 -- Deliveries not yet sent: new ones and earlier failures under the attempt cap, with the
 -- story's outlets so far and when it was first seen.
 SELECT d.topic, d.article_id, d.kind, a.title, a.outlet, a.url, a.published_at,
-       m.score, m.terms, m.snippet, d.channel,
+       m.score, m.terms, m.snippet, m.probability, d.channel,
        coalesce(so.outlets, [a.outlet]) AS outlets, s.first_seen_at AS story_first_seen_at
 FROM deliveries AS d
 JOIN articles AS a USING (article_id)
