@@ -158,6 +158,15 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
                     ahead.cancel()
                 raise
             del pages, extractions
+    if "match-topics" not in run.stage_seconds:
+        # Nothing was fetched or finished: the topic stages still run once, as every run's do
+        # (the topic views follow the topics file; stories that grew may owe follow-ups).
+        with run.stage("match-topics"):
+            none = match_topics_task(cfg, quote([]))
+        with run.stage("record-alerts"):
+            stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
+        run.matches_new += stored
+        run.alerts_new += len(alerted)
     with run.stage("deliver-alerts"):
         deliveries = deliver_alerts_task(cfg)
     run.deliveries_sent = sum(d.status == "sent" for d in deliveries)
