@@ -27,8 +27,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 CONCURRENCY = 2  # per host, as configured for the run below
-SAME_WORK = ("due-feeds", "fetch-feeds", "parse-feeds", "keep-new-entries", "fetch-pages",
-             "extract")
+SAME_WORK = ("due-feeds", "fetch-feeds", "parse-feeds", "keep-new-entries", "fetch-extract")
 
 
 def serve_world(conn, hosts: int, feeds: int, articles: int, latency: float) -> None:  # type: ignore[no-untyped-def]

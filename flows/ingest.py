@@ -1,11 +1,20 @@
-"""The ingest flow: wiring only. Each stage is one Prefect task over the whole batch.
+"""The ingest flow: wiring only. Each stage is one Prefect task over a batch.
 
-due feeds → fetch feeds → parse → keep new entries → fetch pages → extract → dedup → load →
-stories → match topics → record alerts → deliver alerts → report (artifact, events)
+finish what a dead run left → due feeds → fetch feeds → parse → keep new entries → then, chunk
+by chunk of `[ingest] chunk_pages` pages: fetch pages and extract them as they arrive → archive
+→ dedup → load → stories → match topics → record alerts → finish the chunk; at the end deliver
+alerts → report (artifact, events).
+
+A chunk's work is committed before the next chunk is stored, so memory stays bounded whatever
+the backlog, and a crash loses at most one chunk: its entries are still pending and the next
+run fetches them again, and articles it loaded without their stories, matches or alerts are
+finished first by the next run (warehouse table unfinished_articles). While one chunk is
+stored, the next one is already being fetched and extracted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -13,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import flow
 from prefect.utilities.annotations import quote
@@ -21,11 +31,13 @@ from newswatch.config import Config, load_config
 from tasks.alerts import deliver_alerts_task, record_alerts_task
 from tasks.archive import archive_pages_task
 from tasks.dedup import dedup_task
-from tasks.extract import extract_pages_task
+from tasks.extract import Extractor
 from tasks.feeds import due_feeds_task, record_polls_task
-from tasks.fetch import fetch_feeds_task, fetch_pages_task
-from tasks.load import load_task
+from tasks.fetch import fetch_and_extract_task, fetch_feeds_task
+from tasks.http import Fetcher
+from tasks.load import finish_task, load_task, unfinished_task
 from tasks.match import match_topics_task
+from tasks.models import Entry, Extraction, Match, PageFetch
 from tasks.parse import parse_feeds_task
 from tasks.report import publish_task
 from tasks.stories import assign_stories_task
@@ -55,13 +67,20 @@ class RunSummary:
     deliveries_sent: int = 0
     deliveries_failed: int = 0
     offline: bool = False  # every feed failed at the network level; no feed was penalised
+    chunks: int = 0
+    recovered: int = 0  # articles an earlier, dead run left unfinished, finished by this one
+    flow_started: float = 0.0  # time.time() when the flow's body began (after Prefect's start)
+    body_seconds: float = 0.0  # the flow's body: every stage, Prefect's start-up excluded
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time a stage; a stage run once per chunk adds up. Stages of two chunks overlap
+        (one fetches while the other is stored), so the sum can exceed body_seconds."""
         started = time.perf_counter()
         yield
-        self.stage_seconds[name] = round(time.perf_counter() - started, 3)
+        took = time.perf_counter() - started
+        self.stage_seconds[name] = round(self.stage_seconds.get(name, 0.0) + took, 3)
 
     def counts(self) -> dict[str, int]:
         keys = ("feeds_polled", "entries_new", "pages_fetched", "articles_new", "matches_new",
@@ -72,13 +91,15 @@ class RunSummary:
 @flow(name="ingest", log_prints=False)
 async def ingest(config_path: str | None = None, all_feeds: bool = False) -> RunSummary:
     """One ingest run over the feeds that are due (or all of them with all_feeds)."""
+    body = time.perf_counter()
     cfg = load_config(config_path)
     path = cfg.warehouse_path
-    run = RunSummary(run_id=uuid.uuid4().hex[:12])
+    run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time())
     with db.writer_lock(path):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
             await _stages(cfg, run, all_feeds)
+            run.body_seconds = round(time.perf_counter() - body, 3)
         except BaseException:
             db.finish_run(path, run.run_id, datetime.now(UTC), "failed", run.counts(),
                           run.stage_seconds)
@@ -91,6 +112,8 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False) -> Run
 async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     # Batches go to the stages inside quote(): Prefect would otherwise walk every element of
     # every argument (thousands of pages, texts and fingerprints) looking for futures.
+    matches: list[Match] = []
+    _finish_unfinished(cfg, run, matches)
     with run.stage("due-feeds"):
         feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds)
     progress.info("%d feed(s) due", len(feeds))
@@ -103,51 +126,117 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)
     with run.stage("keep-new-entries"):
         entries = record_polls_task(cfg, run.run_id, quote(polls))
+    del fetched, polls
     run.entries_new, run.offline = entries.new, entries.offline
     if run.offline:
         progress.warning("every feed failed at the network level: recorded as offline, "
                          "no feed penalised")
-    progress.info("%d new entr(ies), %d page(s) to fetch", entries.new, len(entries.to_fetch))
-    with run.stage("fetch-pages"):
-        pages = await fetch_pages_task(cfg, quote(list(entries.to_fetch)))
-    with run.stage("archive"):
-        archived = archive_pages_task(cfg, run.run_id, quote(pages))
-    run.pages_fetched = sum(p.fetch.ok for p in pages)
-    run.pages_failed = len(pages) - run.pages_fetched
-    progress.info("fetched %d page(s), %d failed", run.pages_fetched, run.pages_failed)
-    with run.stage("extract"):
-        extractions = extract_pages_task(cfg, quote(pages))
-    run.extracted = sum(x.status == "ok" for x in extractions)
-    run.fallbacks = sum(x.status == "fallback" for x in extractions)
-    run.no_article = sum(x.status in ("no_article", "failed") for x in extractions)
-    progress.info("extracted %d article(s), %d from feed summaries", run.extracted, run.fallbacks)
-    with run.stage("dedup"):
-        found = dedup_task(cfg, quote(extractions))
-    with run.stage("load"):
-        new_ids = load_task(cfg, run.run_id, quote(pages), quote(extractions), quote(found),
-                            quote(archived))
-    run.articles_new = len(new_ids)
-    run.duplicates = len(found.sightings) - len(found.articles)
-    progress.info("stored %d new article(s), %d exact cop(ies), %d new version(s)",
-                  run.articles_new, run.duplicates, len(found.versions))
-    with run.stage("stories"):
-        features = {x.features.key: x.features for x in extractions if x.features}
-        placed = assign_stories_task(cfg, quote(new_ids),
-                                     quote(sorted(set(found.entry_article.values()))),
-                                     quote(features))
-    run.near_duplicates = sum(p.near_duplicate_of is not None for p in placed)
-    run.stories_new = sum(p.story_id == p.article_id for p in placed)
-    progress.info("%d near-duplicate(s), %d new stor(ies)", run.near_duplicates,
-                  run.stories_new)
-    with run.stage("match-topics"):
-        matches = match_topics_task(cfg, quote(new_ids))
-    with run.stage("record-alerts"):
-        stored, alerted = record_alerts_task(cfg, run.run_id, quote(matches))
-    run.matches_new, run.alerts_new = stored, len(alerted)
-    progress.info("%d topic match(es), %d new alert(s)", run.matches_new, run.alerts_new)
+    to_fetch = list(entries.to_fetch)
+    size = cfg.ingest.chunk_pages
+    chunks = [to_fetch[i:i + size] for i in range(0, len(to_fetch), size)]
+    progress.info("%d new entr(ies), %d page(s) to fetch%s", entries.new, len(to_fetch),
+                  f" in {len(chunks)} chunks of {size}" if len(chunks) > 1 else "")
+    async with Fetcher(cfg.fetch, cfg.local_roots()) as fetcher, \
+            Extractor(cfg, len(to_fetch)) as extractor:
+
+        async def fetch_extract(chunk: list[Entry]) -> tuple[list[PageFetch], list[Extraction]]:
+            with run.stage("fetch-extract"):
+                return await fetch_and_extract_task(cfg, quote(chunk), quote(fetcher),
+                                                    quote(extractor))
+
+        ahead: asyncio.Task[Any] | None = None
+        for n, chunk in enumerate(chunks):
+            pages, extractions = await (ahead or fetch_extract(chunk))
+            # The next chunk downloads and extracts while this one is stored (in a thread, so
+            # the event loop keeps fetching); nothing of it is stored before this one is done.
+            ahead = (asyncio.ensure_future(fetch_extract(chunks[n + 1]))
+                     if n + 1 < len(chunks) else None)
+            try:
+                matches += await asyncio.to_thread(_store_chunk, cfg, run, pages, extractions)
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                raise
+            del pages, extractions
+    if "match-topics" not in run.stage_seconds:
+        # Nothing was fetched or finished: the topic stages still run once, as every run's do
+        # (the topic views follow the topics file; stories that grew may owe follow-ups).
+        with run.stage("match-topics"):
+            none = match_topics_task(cfg, quote([]))
+        with run.stage("record-alerts"):
+            stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
+        run.matches_new += stored
+        run.alerts_new += len(alerted)
     with run.stage("deliver-alerts"):
         deliveries = deliver_alerts_task(cfg)
     run.deliveries_sent = sum(d.status == "sent" for d in deliveries)
     run.deliveries_failed = len(deliveries) - run.deliveries_sent
     with run.stage("report"):
         run.events_emitted = publish_task(cfg, run.run_id, run.counts(), quote(matches))
+
+
+def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
+                 extractions: list[Extraction]) -> list[Match]:
+    """Store one chunk: archive, dedup, load, stories, topics, alerts, then mark it finished.
+    Returns the chunk's new matches."""
+    run.chunks += 1
+    with run.stage("archive"):
+        archived = archive_pages_task(cfg, run.run_id, quote(pages))
+    fetched = sum(p.fetch.ok for p in pages)
+    run.pages_fetched += fetched
+    run.pages_failed += len(pages) - fetched
+    run.extracted += sum(x.status == "ok" for x in extractions)
+    run.fallbacks += sum(x.status == "fallback" for x in extractions)
+    run.no_article += sum(x.status in ("no_article", "failed") for x in extractions)
+    with run.stage("dedup"):
+        found = dedup_task(cfg, quote(extractions))
+    with run.stage("load"):
+        new_ids = load_task(cfg, run.run_id, quote(pages), quote(extractions), quote(found),
+                            quote(archived))
+    run.articles_new += len(new_ids)
+    run.duplicates += len(found.sightings) - len(found.articles)
+    touched = sorted(set(found.entry_article.values()))
+    features = {x.features.key: x.features for x in extractions if x.features}
+    if run.chunks > 1 or len(pages) == cfg.ingest.chunk_pages:
+        progress.info("chunk %d", run.chunks)
+    progress.info("fetched %d page(s), %d failed", fetched, len(pages) - fetched)
+    progress.info("extracted %d article(s), %d from feed summaries",
+                  sum(x.status == "ok" for x in extractions),
+                  sum(x.status == "fallback" for x in extractions))
+    progress.info("stored %d new article(s), %d exact cop(ies), %d new version(s)",
+                  len(new_ids), len(found.sightings) - len(found.articles), len(found.versions))
+    return _later_stages(cfg, run, new_ids, new_ids, touched, features)
+
+
+def _finish_unfinished(cfg: Config, run: RunSummary, matches: list[Match]) -> None:
+    """Articles an earlier run loaded but died before placing, matching or alerting."""
+    with run.stage("unfinished"):
+        left = unfinished_task(cfg)
+    if not left.touched:
+        return
+    run.recovered = len(left.new)
+    progress.warning("finishing %d article(s) an earlier run left unfinished", len(left.new))
+    matches += _later_stages(cfg, run, list(left.unplaced), list(left.new), list(left.touched),
+                             {})
+
+
+def _later_stages(cfg: Config, run: RunSummary, unplaced: list[str], new_ids: list[str],
+                  touched: list[str], features: dict[str, Any]) -> list[Match]:
+    """Stories, topic matches and alerts of a chunk's articles; then they are finished."""
+    with run.stage("stories"):
+        placed = assign_stories_task(cfg, quote(unplaced), quote(touched), quote(features))
+    run.near_duplicates += sum(p.near_duplicate_of is not None for p in placed)
+    run.stories_new += sum(p.story_id == p.article_id for p in placed)
+    with run.stage("match-topics"):
+        matches = match_topics_task(cfg, quote(new_ids))
+    with run.stage("record-alerts"):
+        stored, alerted = record_alerts_task(cfg, run.run_id, quote(matches))
+    run.matches_new += stored
+    run.alerts_new += len(alerted)
+    with run.stage("finish-chunk"):
+        finish_task(cfg, quote(touched))
+    progress.info("%d near-duplicate(s), %d new stor(ies)",
+                  sum(p.near_duplicate_of is not None for p in placed),
+                  sum(p.story_id == p.article_id for p in placed))
+    progress.info("%d topic match(es), %d new alert(s)", stored, len(alerted))
+    return list(matches)

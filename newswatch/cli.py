@@ -171,7 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)  # long paths and URLs stay whole for copy and paste
     console.print(f"newswatch: ingest run, {len(cfg.feeds)} feed(s), "
                   f"{len(cfg.topics)} topic(s) → {cfg.warehouse_path}", highlight=False)
-    started = time.perf_counter()
+    started, called = time.perf_counter(), time.time()
     from flows.ingest import ingest
 
     log = logging.getLogger("newswatch.progress")
@@ -194,9 +194,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         ("feeds", f"{s.feeds_polled} polled, {s.feeds_failed} failed",
          sec.get("due-feeds", 0) + sec.get("fetch-feeds", 0) + sec.get("parse-feeds", 0)),
         ("entries", f"{s.entries_new} new", sec.get("keep-new-entries", 0)),
-        ("pages", f"{s.pages_fetched} fetched, {s.pages_failed} failed", sec.get("fetch-pages", 0)),
+        ("pages", f"{s.pages_fetched} fetched, {s.pages_failed} failed, extracted as they "
+                  f"arrived", sec.get("fetch-extract", 0) + sec.get("archive", 0)),
         ("extract", f"{s.extracted} extracted, {s.fallbacks} from summary, "
-                    f"{s.no_article} without article", sec.get("extract", 0)),
+                    f"{s.no_article} without article", None),
         ("load", f"{s.articles_new} new articles, {s.duplicates} exact copies",
          sec.get("dedup", 0) + sec.get("load", 0)),
         ("stories", f"{s.near_duplicates} near-duplicates, {s.stories_new} new stories",
@@ -207,13 +208,27 @@ def cmd_run(args: argparse.Namespace) -> int:
          sec.get("record-alerts", 0) + sec.get("deliver-alerts", 0)),
     ]
     for name, result, seconds in rows:
-        t.add_row(name, result, f"{seconds:.2f}")
+        t.add_row(name, result, "(with pages)" if seconds is None else f"{seconds:.2f}")
     console.print(t)
-    console.print(f"done in {time.perf_counter() - started:.1f} s (stages "
-                  f"{sum(sec.values()):.2f} s; the rest is Prefect starting up). "
-                  f"Query it: newswatch sql \"SELECT title, outlet FROM articles\"",
+    total = time.perf_counter() - started
+    console.print(f"done in {total:.1f} s: the run's stages {s.body_seconds:.2f} s"
+                  + (f" in {s.chunks} chunks" if s.chunks > 1 else "")
+                  + f"; {prefect_startup(s.flow_started - called)}", highlight=False)
+    console.print("Query it: newswatch sql \"SELECT title, outlet FROM articles\"",
                   highlight=False)
     return EXIT_OK
+
+
+def prefect_startup(seconds: float) -> str:
+    """What Prefect's start-up cost this run, and how to avoid paying it every time."""
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    if api:
+        return f"Prefect start-up {seconds:.1f} s (the server at {api})"
+    return (f"Prefect start-up {seconds:.1f} s (a temporary server for this run alone; "
+            f"`newswatch serve` starts it once for every run, or set PREFECT_API_URL to a "
+            f"running Prefect server)")
 
 
 def _topic(cfg: Any, name: str) -> Any:

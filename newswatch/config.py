@@ -92,6 +92,14 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class IngestConfig:
+    chunk_pages: int = _n(
+        200, "pages held at once (~80 KB each, with their texts and fingerprints: ~40 MB); a "
+        "run stores them chunk by chunk, so memory does not grow with a backlog and a crash "
+        "loses at most one chunk, which the next run redoes", 10, 100_000)
+
+
+@dataclass(frozen=True)
 class ExtractConfig:
     min_article_chars: int = _n(
         250, "trafilatura returns boilerplate from pages with no article; below this it is none", 1
@@ -191,6 +199,7 @@ class Config:
     warehouse: WarehouseConfig
     sources: SourcesConfig
     fetch: FetchConfig
+    ingest: IngestConfig
     extract: ExtractConfig
     alerts: AlertsConfig
     stories: StoriesConfig
@@ -226,6 +235,7 @@ SECTIONS: dict[str, type] = {
     "warehouse": WarehouseConfig,
     "sources": SourcesConfig,
     "fetch": FetchConfig,
+    "ingest": IngestConfig,
     "extract": ExtractConfig,
     "alerts": AlertsConfig,
     "stories": StoriesConfig,

@@ -17,15 +17,10 @@ from typing import Any
 from newswatch.config import Config
 from tasks import stage
 from tasks.canonical import judge
+from tasks.features import content_hash
 from tasks.models import Article, Dedup, Extraction
-from tasks.topics import tokens
 from tasks.urls import normalize_url
 from warehouse import db
-
-
-def content_hash(text: str) -> str:
-    """Hash of the words only: case, accents, punctuation and spacing do not make new text."""
-    return hashlib.sha256(" ".join(tokens(text)).encode()).hexdigest()[:32]
 
 
 def article_id(canonical_url: str) -> str:
@@ -37,10 +32,11 @@ def dedup(cfg: Config, extractions: list[Extraction]) -> Dedup:
         (x for x in extractions if x.text and x.status in ("ok", "fallback")),
         key=lambda x: (x.published_at or datetime.max.replace(tzinfo=UTC), x.url),
     )
-    # An item that shares its page keeps the fragment that names it (tasks/parse.py).
+    # An item that shares its page keeps the fragment that names it (tasks/parse.py). The
+    # extraction worker hashed the text it extracted; a feed's own text is hashed here.
     keyed = [(x, x.url if x.method == "feed_content" else normalize_url(x.url),
               normalize_url(x.canonical_url) if x.canonical_url else None,
-              content_hash(x.text or "")) for x in usable]
+              x.content_hash or content_hash(x.text or "")) for x in usable]
     keys = [{"canonical_url": u, "content_hash": h}
             for _, fetched, claimed, h in keyed for u in {fetched, claimed or fetched}]
     known = db.known_articles(cfg.warehouse_path, keys)

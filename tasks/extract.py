@@ -1,84 +1,32 @@
 """Stage 6: article text and metadata from fetched pages, with trafilatura.
 
-trafilatura is CPU-bound, so a large batch goes to a process pool (the GIL would serialise
-threads); a small one runs in-process, because starting workers costs more than it saves.
-A page with no article (trafilatura returns boilerplate, or too little text) falls back to the
-feed's summary when there is one, and the outcome says so.
+trafilatura is CPU-bound, so a run with many pages extracts in worker processes (the GIL would
+serialise threads), started once per run and fed page by page as the pages arrive, so pages
+extract while others download. The workers fork from a server process that imported only
+`tasks.pagetext` (trafilatura, our charset rules, the tokeniser): not Prefect, not the
+warehouse, and not the parent's threads. A run with few pages extracts in-process, because
+starting workers costs more than it saves. A page with no article (trafilatura returns
+boilerplate, or too little text) falls back to the feed's summary when there is one, and the
+outcome says so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
-import re
-import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
-
-import trafilatura
+from types import TracebackType
 
 from newswatch.config import Config
-from tasks import stage
-from tasks.encoding import decode
-from tasks.features import StoryFeatures, story_features
 from tasks.feed_content import extract_feed_content, from_feed
 from tasks.models import Extraction, PageFetch
+from tasks.pagetext import PageText, extract_job, extract_page, start_worker
 
-_HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
+__all__ = ["Extractor", "PageText", "extract_page", "extract_pages"]
 
-
-@dataclass(frozen=True)
-class PageText:
-    """What the worker process sends back: plain values, cheap to pickle."""
-
-    status: str
-    reason: str
-    title: str | None = None
-    text: str | None = None
-    author: str | None = None
-    date: str | None = None
-    sitename: str | None = None
-    canonical: str | None = None
-    language: str | None = None
-    elapsed_ms: int = 0
-    features: StoryFeatures | None = None  # computed here, in parallel, for the stories stage
-
-
-def extract_page(url: str, body: bytes, min_chars: int, content_type: str | None = None,
-                 features: tuple[int, int] | None = None) -> PageText:
-    """Extract one page; with `features` = (MinHash permutations, LSH bands) also compute the
-    article's story features."""
-    started = time.monotonic()
-    html = decode(body, content_type).text  # our charset rules, not trafilatura's guess
-    try:
-        doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        )
-    except Exception:  # trafilatura raises many kinds on hostile input; record it, go on
-        return PageText("failed", "extractor_error")
-    ms = int((time.monotonic() - started) * 1000)
-    if doc is None or not doc.text:
-        return PageText("no_article", "no_text", elapsed_ms=ms)
-    title = (doc.title or "").strip() or None
-    text = doc.text.strip()
-    first, _, rest = text.partition("\n")
-    if title and first.strip() == title:  # trafilatura keeps the headline as the first line
-        text = rest.strip()
-    if len(text) < min_chars:
-        return PageText("no_article", "too_short", elapsed_ms=ms)
-    lang = _HTML_LANG.search(body[:4096])
-    canonical = doc.url if doc.url and doc.url.startswith(("http://", "https://")) else None
-    return PageText(
-        "ok", "extracted", title=title, text=text, author=doc.author, date=doc.date,
-        sitename=doc.sitename, canonical=canonical,
-        language=lang.group(1).decode().lower() if lang else doc.language, elapsed_ms=ms,
-        features=story_features(title or "", text, *features) if features else None,
-    )
-
-
-def _extract_star(args: tuple[str, bytes, int, str | None, tuple[int, int]]) -> PageText:
-    return extract_page(*args)
+WORKER_MODULES = ["tasks.pagetext"]  # all a worker imports (before it forks)
 
 
 def _page_date(value: str | None) -> datetime | None:
@@ -90,24 +38,80 @@ def _page_date(value: str | None) -> datetime | None:
         return None
 
 
+def _job(cfg: Config, p: PageFetch
+         ) -> tuple[str, bytes, int, str | None, tuple[int, int], bool]:
+    return (p.fetch.final_url or p.entry.entry_url, p.fetch.body,
+            cfg.extract.min_article_chars, p.fetch.headers.get("content-type"),
+            (cfg.stories.minhash_perm, cfg.stories.lsh_bands), p.entry.published_at is None)
+
+
+def start_pool(workers: int) -> Executor:
+    """Worker processes forked from a fresh server process (forkserver): the flow process
+    runs threads (Prefect's, httpx's), and a plain fork would copy their locks; spawn would
+    make each worker import everything itself."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(WORKER_MODULES)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=start_worker,
+                               initargs=(os.getpid(),))
+
+
+class Extractor:
+    """Extraction for one run: worker processes when the run has at least
+    `[extract] pool_threshold` pages, in-process otherwise. Every chunk of the run uses the
+    same workers."""
+
+    def __init__(self, cfg: Config, pages: int) -> None:
+        self.cfg = cfg
+        self.workers = (cfg.extract.workers or os.cpu_count() or 1
+                        if pages >= cfg.extract.pool_threshold else 0)
+        self.pool: Executor | None = None
+
+    def __enter__(self) -> Extractor:
+        if self.workers:
+            self.pool = start_pool(self.workers)
+            for _ in range(self.workers):  # start them now: they warm up while pages download
+                self.pool.submit(int)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=error is None, cancel_futures=True)
+            self.pool = None
+
+    async def __aenter__(self) -> Extractor:
+        return self.__enter__()
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.__exit__(kind, error, tb)
+
+    async def extract(self, page: PageFetch) -> Extraction:
+        """One fetched page (fetch.ok) to its extraction, in a worker when there are any."""
+        job = _job(self.cfg, page)
+        if self.pool is None:
+            text = extract_job(job)
+        else:
+            text = await asyncio.get_running_loop().run_in_executor(self.pool, extract_job, job)
+        return to_extraction(self.cfg, page, text)
+
+    def extract_all(self, pages: list[PageFetch]) -> list[Extraction]:
+        """A batch at once (re-extraction, tests): the fetched pages' extractions, in order."""
+        ok = [p for p in pages if p.fetch.ok]
+        jobs = [_job(self.cfg, p) for p in ok]
+        texts = (list(self.pool.map(extract_job, jobs, chunksize=8)) if self.pool is not None
+                 else [extract_job(j) for j in jobs])
+        return [to_extraction(self.cfg, p, t) for p, t in zip(ok, texts, strict=True)]
+
+
 def extract_pages(cfg: Config, pages: list[PageFetch]) -> list[Extraction]:
-    ok = [p for p in pages if p.fetch.ok and not from_feed(p.entry)]
-    perm = (cfg.stories.minhash_perm, cfg.stories.lsh_bands)
-    jobs = [(p.fetch.final_url or p.entry.entry_url, p.fetch.body, cfg.extract.min_article_chars,
-             p.fetch.headers.get("content-type"), perm) for p in ok]
-    if len(jobs) >= cfg.extract.pool_threshold:
-        workers = cfg.extract.workers or os.cpu_count() or 1
-        # spawn, not fork: the flow process runs threads (Prefect's), and fork copies their locks.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            texts = list(pool.map(_extract_star, jobs, chunksize=8))
-    else:
-        texts = [extract_page(*j) for j in jobs]
-    return ([_to_extraction(cfg, p, t) for p, t in zip(ok, texts, strict=True)]
-            + [extract_feed_content(cfg, p) for p in pages if from_feed(p.entry)])
+    own = [p for p in pages if not from_feed(p.entry)]
+    with Extractor(cfg, sum(p.fetch.ok for p in own)) as ex:
+        return ex.extract_all(own) + [extract_feed_content(cfg, p) for p in pages
+                                      if from_feed(p.entry)]
 
 
-def _to_extraction(cfg: Config, page: PageFetch, t: PageText) -> Extraction:
+def to_extraction(cfg: Config, page: PageFetch, t: PageText) -> Extraction:
     e = page.entry
     url = page.fetch.final_url or e.entry_url
     if t.status != "ok":
@@ -125,10 +129,5 @@ def _to_extraction(cfg: Config, page: PageFetch, t: PageText) -> Extraction:
         title=t.title or e.title, text=t.text, author=t.author,
         published_at=e.published_at or _page_date(t.date), language=t.language,
         outlet=t.sitename or e.outlet, method="trafilatura", elapsed_ms=t.elapsed_ms,
-        features=t.features,
+        features=t.features, content_hash=t.content_hash,
     )
-
-
-@stage("extract")
-def extract_pages_task(cfg: Config, pages: list[PageFetch]) -> list[Extraction]:
-    return extract_pages(cfg, pages)

@@ -28,11 +28,13 @@ first people would could may might must
 """.split())  # noqa: SIM905
 
 
-def terms(title: str, text: str) -> Counter[str]:
-    """Stemmed content words of an article, the title's counted TITLE_WEIGHT times."""
+def terms(title: str, text: str, words: list[str] | None = None) -> Counter[str]:
+    """Stemmed content words of an article, the title's counted TITLE_WEIGHT times.
+    `words`: the text's tokens when the caller has them."""
     counts: Counter[str] = Counter()
-    for weight, part in ((TITLE_WEIGHT, title), (1, text)):
-        for t in tokens(part):
+    for weight, part in ((TITLE_WEIGHT, tokens(title)),
+                         (1, tokens(text) if words is None else words)):
+        for t in part:
             if len(t) > 2 and not t.isdigit() and t not in STOPWORDS:
                 counts[stem(t)] += weight
     return counts
@@ -49,6 +51,15 @@ def feature_key(title: str, text: str) -> str:
     return hashlib.blake2b(f"{title}\0{text}".encode(), digest_size=16).hexdigest()
 
 
-def story_features(title: str, text: str, num_perm: int, bands: int) -> StoryFeatures:
-    return StoryFeatures(feature_key(title, text), fingerprint(text, num_perm, bands),
-                         terms(title, text))
+def content_hash(text: str, words: list[str] | None = None) -> str:
+    """Hash of the words only: case, accents, punctuation and spacing do not make new text."""
+    words = tokens(text) if words is None else words
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32]
+
+
+def story_features(title: str, text: str, num_perm: int, bands: int,
+                   words: list[str] | None = None) -> StoryFeatures:
+    """`words`: the text's tokens when the caller has them (it is tokenised once for all)."""
+    words = tokens(text) if words is None else words
+    return StoryFeatures(feature_key(title, text), fingerprint(text, num_perm, bands, words),
+                         terms(title, text, words))

@@ -1,5 +1,6 @@
 """Stages 2 and 5: fetch the due feeds, and the pages of new entries, concurrently through the
-one HTTP seam. A failed fetch is a result like any other; nothing here raises for bad input."""
+one HTTP seam. A failed fetch is a result like any other; nothing here raises for bad input.
+A chunk's pages go to extraction one by one as they arrive, so extraction overlaps fetching."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import asyncio
 
 from newswatch.config import Config
 from tasks import stage
-from tasks.feed_content import from_feed, not_fetched
+from tasks.extract import Extractor
+from tasks.feed_content import extract_feed_content, from_feed, not_fetched
 from tasks.feeds import sends_validators
 from tasks.http import Fetcher
-from tasks.models import Entry, FeedState, FetchResult, PageFetch
+from tasks.models import Entry, Extraction, FeedState, FetchResult, PageFetch
 
 Fetched = tuple[FeedState, FetchResult]
 
@@ -37,11 +39,28 @@ async def fetch_pages(cfg: Config, entries: list[Entry]) -> list[PageFetch]:
     return [fetched[e.entry_url] if e.entry_url in fetched else not_fetched(e) for e in entries]
 
 
+async def fetch_and_extract(cfg: Config, entries: list[Entry], fetcher: Fetcher,
+                            extractor: Extractor) -> tuple[list[PageFetch], list[Extraction]]:
+    """Fetch a chunk's pages; each page that arrives goes to extraction at once. Returns every
+    page and the extractions of the fetched ones, both in the entries' order."""
+
+    async def one(e: Entry) -> tuple[PageFetch, Extraction | None]:
+        if from_feed(e):  # an item that carries its own article: its shared page is not fetched
+            page = not_fetched(e)
+            return page, extract_feed_content(cfg, page)
+        page = PageFetch(e, await fetcher.get(e.entry_url, max_bytes=cfg.fetch.max_page_bytes))
+        return page, (await extractor.extract(page) if page.fetch.ok else None)
+
+    done = await asyncio.gather(*(one(e) for e in entries))
+    return [p for p, _ in done], [x for _, x in done if x is not None]
+
+
 @stage("fetch-feeds")
 async def fetch_feeds_task(cfg: Config, feeds: list[FeedState]) -> list[Fetched]:
     return await fetch_feeds(cfg, feeds)
 
 
-@stage("fetch-pages")
-async def fetch_pages_task(cfg: Config, entries: list[Entry]) -> list[PageFetch]:
-    return await fetch_pages(cfg, entries)
+@stage("fetch-extract")
+async def fetch_and_extract_task(cfg: Config, entries: list[Entry], fetcher: Fetcher,
+                                 extractor: Extractor) -> tuple[list[PageFetch], list[Extraction]]:
+    return await fetch_and_extract(cfg, entries, fetcher, extractor)

@@ -1,9 +1,13 @@
-"""Stage 8: load a run's pages into the warehouse in one transaction: new articles, the outcome
-of every entry (done, failed, or still pending for a retry), and the page and extraction logs."""
+"""Stage 8: load a chunk of a run's pages into the warehouse in one transaction: new articles,
+the outcome of every entry (done, failed, or still pending for a retry), the page and
+extraction logs, and the chunk's articles as unfinished until their stories, topic matches and
+alerts are committed (`finish`). A run that dies in between leaves them unfinished, and the
+next run finishes them first (`unfinished`)."""
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from newswatch.config import Config
@@ -46,9 +50,44 @@ def load(cfg: Config, run_id: str, pages: list[PageFetch], extractions: list[Ext
                  "warc_file": where[a.article_id].file if a.article_id in where else None,
                  "warc_offset": where[a.article_id].offset if a.article_id in where else None}
                 for a in found.articles]
+    new = {a.article_id for a in found.articles}
+    unfinished = [{"article_id": aid, "run_id": run_id, "new": aid in new, "loaded_at": now}
+                  for aid in sorted(set(found.entry_article.values()))]
     db.load_articles(cfg.warehouse_path, articles, updates, fetch_log, extract_log,
-                     found.sightings, found.versions)
+                     found.sightings, found.versions, unfinished)
     return [a.article_id for a in found.articles]
+
+
+def finish(cfg: Config, article_ids: list[str]) -> None:
+    """The articles' stories, matches and alerts are committed: they are finished."""
+    db.finish_articles(cfg.warehouse_path, article_ids)
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """What an earlier run loaded but did not see through (it died between the stages)."""
+
+    unplaced: tuple[str, ...] = ()  # new articles without a story yet
+    new: tuple[str, ...] = ()  # new articles to match (matching again is harmless)
+    touched: tuple[str, ...] = ()  # every one of them: their stories' outlets to refresh
+
+
+def unfinished(cfg: Config) -> Unfinished:
+    rows = db.unfinished_articles(cfg.warehouse_path)
+    return Unfinished(
+        unplaced=tuple(r["article_id"] for r in rows if r["new"] and r["unplaced"]),
+        new=tuple(r["article_id"] for r in rows if r["new"]),
+        touched=tuple(r["article_id"] for r in rows))
+
+
+@stage("unfinished")
+def unfinished_task(cfg: Config) -> Unfinished:
+    return unfinished(cfg)
+
+
+@stage("finish-chunk")
+def finish_task(cfg: Config, article_ids: list[str]) -> None:
+    finish(cfg, article_ids)
 
 
 @stage("load")

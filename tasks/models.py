@@ -113,6 +113,7 @@ class Extraction:
     method: Literal["trafilatura", "feed_summary", "feed_content"] | None = None
     elapsed_ms: int = 0
     features: StoryFeatures | None = None  # computed by the extraction worker
+    content_hash: str | None = None  # of `text`, by the extraction worker (see features.py)
 
 
 @dataclass(frozen=True)

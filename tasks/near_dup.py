@@ -1,7 +1,7 @@
 """Near-duplicates: the same report at another outlet with another template, caption, headline,
 a trim or an extra paragraph.
 
-Candidates come from MinHash LSH (datasketch's MinHash over word 5-shingles, cut into bands)
+Candidates come from MinHash LSH (MinHash over word 5-shingles, cut into bands)
 plus one extra band keyed on the opening words, because a syndicated trim keeps the top of the
 story while losing much of its body. The bands live in DuckDB (lsh_buckets), so a lookup is a
 join that works across runs and restarts. A candidate is confirmed by containment: the share of
@@ -12,11 +12,11 @@ cut to half its length is still a copy (Jaccard 0.5, containment 1.0).
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from datasketch import MinHash
 
 from tasks.topics import tokens
 
@@ -35,29 +35,57 @@ def _h64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
 
 
-def shingles(text: str) -> frozenset[int]:
-    words = tokens(text)
+def shingles(text: str, words: list[str] | None = None) -> frozenset[int]:
+    """5-word shingles of the text, hashed; `words`: its tokens when the caller has them."""
+    words = tokens(text) if words is None else words
     if len(words) < SHINGLE:
         return frozenset({_h64(" ".join(words).encode())}) if words else frozenset()
     return frozenset(_h64(" ".join(words[i:i + SHINGLE]).encode())
                      for i in range(len(words) - SHINGLE + 1))
 
 
+# The MinHash is datasketch 2.0's (scheme "affine32", seed 1, sha1_hash32 of each shingle's
+# 8 bytes), computed here in numpy: the buckets stored in lsh_buckets stay the same, and the
+# extraction workers need not import datasketch (and through it scipy: ~1 s and ~60 MB each).
+# tests/test_stories.py checks the values against datasketch itself.
+_SHA1_32 = struct.Struct("<I")
+_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35),
+         np.uint32(16))
+
+
 @cache
-def _template(num_perm: int) -> MinHash:
-    return MinHash(num_perm=num_perm, seed=1)  # its permutations serve every article
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    gen = np.random.RandomState(1)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a.reshape(1, -1), b.reshape(1, -1)
 
 
-def fingerprint(text: str, num_perm: int, bands: int) -> Fingerprint:
-    sh = shingles(text)
-    t = _template(num_perm)
-    m = MinHash(num_perm=num_perm, seed=1, permutations=t.permutations, scheme=t.scheme)
-    if sh:
-        m.update_batch([s.to_bytes(8, "big", signed=True) for s in sh])
+def minhash(shingle_hashes: frozenset[int], num_perm: int) -> np.ndarray:
+    """The MinHash values (uint64, as datasketch stores them) of a set of shingle hashes."""
+    if not shingle_hashes:
+        return np.full(num_perm, (1 << 32) - 1, dtype=np.uint64)
+    sha1 = hashlib.sha1
+    hv = np.fromiter((_SHA1_32.unpack_from(sha1(s.to_bytes(8, "big", signed=True)).digest())[0]
+                      for s in shingle_hashes), dtype=np.uint32, count=len(shingle_hashes))
+    s1, m1, s2, m2, s3 = _FMIX
+    hv = hv ^ (hv >> s1)
+    hv = hv * m1
+    hv = hv ^ (hv >> s2)
+    hv = hv * m2
+    hv = (hv ^ (hv >> s3)).reshape(-1, 1)
+    a, b = _permutations(num_perm)
+    return (hv * a + b).min(axis=0).astype(np.uint64)
+
+
+def fingerprint(text: str, num_perm: int, bands: int,
+                words: list[str] | None = None) -> Fingerprint:
+    words = tokens(text) if words is None else words
+    sh = shingles(text, words)
     rows = num_perm // bands
-    values = np.asarray(m.hashvalues, dtype=np.uint64)
+    values = minhash(sh, num_perm)
     buckets = [(b, _h64(values[b * rows:(b + 1) * rows].tobytes())) for b in range(bands)]
-    lead = " ".join(tokens(text)[:LEAD_WORDS])
+    lead = " ".join(words[:LEAD_WORDS])
     buckets.append((LEAD_BAND, _h64(lead.encode())))
     return Fingerprint(sh, tuple(buckets))
 

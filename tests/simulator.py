@@ -9,6 +9,7 @@ Behaviours, per (host, path) through `Page.behaviour` or a custom route:
   retry_after:S (429 with Retry-After: S, once; then the page)   timeout (never answers in time)
   drip:S (the body a byte per S seconds)   redirect:URL   gzip_bomb:N (N bytes of zeros, gzipped)
   huge:N (N bytes)   charset_lie (Latin-1 bytes labelled UTF-8)
+  gated (holds the request until `web.gate` is set, then answers honestly)
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class NewsWeb:
         self._active: dict[str, int] = defaultdict(int)
         self.peak: dict[str, int] = defaultdict(int)  # most requests open at once, per host
         self._servers: list[ThreadingHTTPServer] = []
+        self.gate = threading.Event()  # releases the requests for pages marked "gated"
 
     # --- the world ---------------------------------------------------------------------------
 
@@ -191,6 +193,9 @@ class NewsWeb:
             return _send(h, 503, b"busy")
         if kind == "retry_after" and n == 1:
             return _send(h, 429, b"slow down", {"Retry-After": arg})
+        if kind == "gated":
+            self.gate.wait()
+            kind = "honest"
         if kind == "timeout":
             time.sleep(float(arg or 5))
             return _send(h, 200, page.body, headers)
@@ -236,6 +241,7 @@ class NewsWeb:
             self._servers.append(httpd)
 
     def stop(self) -> None:
+        self.gate.set()
         for httpd in self._servers:
             httpd.shutdown()
             httpd.server_close()

@@ -66,13 +66,34 @@ def test_run_prints_progress_alerts_and_summary(prefect_harness, site, tmp_path,
     assert rows == [
         "│ feeds │ 3 polled, 0 failed │ T │",
         "│ entries │ 7 new │ T │",
-        "│ pages │ 7 fetched, 0 failed │ T │",
-        "│ extract │ 7 extracted, 0 from summary, 0 without article │ T │",
+        "│ pages │ 7 fetched, 0 failed, extracted as they arrived │ T │",
+        "│ extract │ 7 extracted, 0 from summary, 0 without article │ (with pages) │",
         "│ load │ 7 new articles, 0 exact copies │ T │",
         "│ stories │ 2 near-duplicates, 5 new stories │ T │",
         "│ topics │ 3 matches │ T │",
         "│ alerts │ 1 new, 2 deliveries sent, 0 failed │ T │",
     ]
+    from prefect.settings import PREFECT_API_URL
+
+    assert out.splitlines()[-2:] == [
+        f"done in T: the run's stages T; Prefect start-up T (the server at "
+        f"{PREFECT_API_URL.value()})",
+        'Query it: newswatch sql "SELECT title, outlet FROM articles"',
+    ]
+
+
+def test_prefect_startup_says_how_to_avoid_the_temporary_server() -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from newswatch.cli import prefect_startup
+
+    with temporary_settings({PREFECT_API_URL: None}):
+        assert prefect_startup(9.84) == (
+            "Prefect start-up 9.8 s (a temporary server for this run alone; `newswatch serve` "
+            "starts it once for every run, or set PREFECT_API_URL to a running Prefect server)")
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        assert prefect_startup(0.42) == (
+            "Prefect start-up 0.4 s (the server at http://127.0.0.1:4200/api)")
 
 
 @pytest.mark.slow

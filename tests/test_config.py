@@ -60,7 +60,8 @@ def test_unknown_section(tmp_path: Path) -> None:
     msg = _error(tmp_path, "[fetcher]\nx = 1\n")
     assert msg == (
         "TMP/newswatch.toml, line 1: unknown key 'fetcher'. Did you mean 'fetch'? "
-        "Known keys: alerts, archive, dedup, extract, fetch, sources, stories, warehouse."
+        "Known keys: alerts, archive, dedup, extract, fetch, ingest, sources, stories, "
+        "warehouse."
     )
 
 

@@ -1,5 +1,5 @@
 """Schedules: `newswatch serve` registers the ingest deployment (every 15 minutes, one run at
-a time) with a real Prefect API, and prefect.yaml says the same."""
+a time) with a real Prefect API and starts an ingest at once; prefect.yaml says the same."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_prefect_yaml_declares_ingest_digest_and_maintenance() -> None:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
-def test_serve_registers_the_three_schedules_with_one_run_at_a_time(
+def test_serve_starts_an_ingest_at_once_and_registers_the_three_schedules(
         tmp_path: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
@@ -63,6 +64,34 @@ def test_serve_registers_the_three_schedules_with_one_run_at_a_time(
         assert [s.schedule.cron for s in found["digest"].schedules] == ["0 7 * * *"]
         assert [s.schedule.cron for s in found["maintenance"].schedules] == ["30 3 * * *"]
         assert all(d.global_concurrency_limit.limit == 1 for d in found.values())
+        # The first ingest runs now, not at the first tick of the interval.
+        warehouse = tmp_path / "nw.duckdb"
+        runs: list = []
+        while runs != [("ok",)] and time.monotonic() < deadline + 90:
+            if proc.poll() is not None:
+                pytest.fail(f"newswatch serve exited: {proc.stdout.read()}")
+            if warehouse.exists():
+                from warehouse import db
+
+                runs = db.read_query(warehouse, "SELECT status FROM runs", wait_s=10)[1]
+            time.sleep(0.5)
+        assert runs == [("ok",)]
+        # The next runs, which the temporary server (no scheduler) leaves to serve: once each.
+        import asyncio
+
+        from flows.serve import schedule_next_runs
+
+        now = datetime(2026, 11, 28, 5, 0, 7, tzinfo=UTC)
+        ids = [found[n].id for n in ("ingest", "digest", "maintenance")]
+        first = asyncio.run(schedule_next_runs(ids, now))
+        again = asyncio.run(schedule_next_runs(ids, now))
+        assert [r.id for r in again] == [r.id for r in first]
+        slots = [r.state.state_details.scheduled_time for r in first]
+        anchor = ingest.schedules[0].schedule.anchor_date
+        assert 0 < (slots[0] - now).total_seconds() <= 900
+        assert (slots[0] - anchor).total_seconds() % 900 == 0  # on the 15-minute rhythm
+        assert slots[1:] == [datetime(2026, 11, 28, 7, 0, tzinfo=UTC),
+                             datetime(2026, 11, 29, 3, 30, tzinfo=UTC)]
     finally:
         proc.terminate()
         proc.wait(timeout=30)

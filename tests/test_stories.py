@@ -31,6 +31,21 @@ def test_a_trim_is_contained_in_its_original() -> None:
     assert containment(full.shingles, other.shingles) == 0.0
 
 
+def test_minhash_is_datasketchs_so_stored_buckets_stay_valid() -> None:
+    """near_dup computes datasketch 2.0's MinHash in numpy (the workers need not import
+    datasketch and scipy): the values, and so the lsh_buckets already stored, are the same."""
+    from datasketch import MinHash
+
+    from tasks.near_dup import minhash, shingles
+
+    for text in ("\n".join(PARAS), "Something else entirely. " * 20, "two words", ""):
+        sh = shingles(text)
+        m = MinHash(num_perm=64, seed=1)
+        if sh:
+            m.update_batch([s.to_bytes(8, "big", signed=True) for s in sh])
+        assert minhash(sh, 64).tolist() == [int(v) for v in m.hashvalues]
+
+
 def test_tfidf_vectors_are_unit_length_and_weigh_titles() -> None:
     c = terms("Putin summit", "The summit was held. Officials said the summit went well.")
     assert c["summit"] == 3 + 2 and c["putin"] == 3 and "the" not in c and "said" not in c

@@ -20,7 +20,8 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     assert db.migrate(path) == ["001_init", "002_match_snippets", "003_stories",
                                 "004_alerts_per_story", "005_alert_kinds_digests",
-                                "006_fetch_health_archive", "009_feed_content_canonical",
+                                "006_fetch_health_archive", "007_unfinished_articles",
+                                "009_feed_content_canonical",
                                 "010_match_relevance"]
     assert db.migrate(path) == []
     with duckdb.connect(str(path)) as con:
@@ -29,7 +30,8 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
         assert con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall() == [
             ("001_init",), ("002_match_snippets",), ("003_stories",), ("004_alerts_per_story",),
             ("005_alert_kinds_digests",), ("006_fetch_health_archive",),
-            ("009_feed_content_canonical",), ("010_match_relevance",)]
+            ("007_unfinished_articles",), ("009_feed_content_canonical",),
+            ("010_match_relevance",)]
 
 
 def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -51,7 +53,8 @@ def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
                     "VALUES ('t', 'a', 'log', 'sent', 1)")
     assert db.migrate(path) == ["002_match_snippets", "003_stories", "004_alerts_per_story",
                                 "005_alert_kinds_digests", "006_fetch_health_archive",
-                                "009_feed_content_canonical", "010_match_relevance"]
+                                "007_unfinished_articles", "009_feed_content_canonical",
+                                "010_match_relevance"]
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT topic, snippet FROM topic_matches").fetchall() == [("t", None)]
         # The exact duplicate stored before 003 became a sighting of its original.

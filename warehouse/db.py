@@ -272,21 +272,39 @@ def known_articles(path: Path, keys: Sequence[dict[str, str]]) -> list[dict[str,
     return _fetch_batch(path, "known_articles", to_arrow(keys, KEY_SCHEMA))
 
 
+UNFINISHED_SCHEMA = pa.schema([("article_id", S), ("run_id", S), ("new", pa.bool_()),
+                               ("loaded_at", TS)])
+
+
 def load_articles(path: Path, articles: Sequence[dict[str, Any]],
                   entry_updates: Sequence[dict[str, Any]],
                   fetch_log: Sequence[dict[str, Any]],
                   extract_log: Sequence[dict[str, Any]],
                   sightings: Sequence[dict[str, Any]] = (),
-                  versions: Sequence[dict[str, Any]] = ()) -> None:
+                  versions: Sequence[dict[str, Any]] = (),
+                  unfinished: Sequence[dict[str, Any]] = ()) -> None:
     """One transaction: new articles, their sightings and new versions, the outcome of every
-    entry, the page and extraction logs. Either all of a run's load is stored or none of it."""
+    entry, the page and extraction logs, and the articles whose later stages are still to come
+    (`unfinished`). Either all of a chunk's load is stored or none of it."""
     with transaction(path) as con:
         run_batch(con, "insert_articles", to_arrow(articles, ARTICLE_SCHEMA))
+        run_batch(con, "insert_unfinished", to_arrow(unfinished, UNFINISHED_SCHEMA))
         run_batch(con, "new_versions", to_arrow(versions, VERSION_SCHEMA))
         run_batch(con, "insert_sightings", to_arrow(sightings, SIGHTING_SCHEMA))
         run_batch(con, "update_entries", to_arrow(entry_updates, ENTRY_UPDATE_SCHEMA))
         run_batch(con, "insert_fetch_log", to_arrow(fetch_log, FETCH_LOG_SCHEMA))
         run_batch(con, "insert_extract_log", to_arrow(extract_log, EXTRACT_LOG_SCHEMA))
+
+
+def unfinished_articles(path: Path) -> list[dict[str, Any]]:
+    with connect(path) as con:
+        return _fetch(con, "unfinished_articles")
+
+
+def finish_articles(path: Path, article_ids: Sequence[str]) -> None:
+    with transaction(path) as con:
+        run_batch(con, "delete_unfinished",
+                  to_arrow([{"article_id": a} for a in article_ids], ID_SCHEMA))
 
 
 def articles_for_matching(path: Path, article_ids: Sequence[str]) -> list[dict[str, Any]]:

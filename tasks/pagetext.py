@@ -1,0 +1,144 @@
+"""What an extraction worker runs: one page's bytes to its article text, metadata and story
+features. Kept apart from the stages so a worker process imports only this and what it needs
+(trafilatura, our charset rules, the tokeniser, numpy) — not Prefect, not the warehouse.
+`python -X importtime -c "import tasks.pagetext"` shows the list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import trafilatura
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.metadata import (
+    META_URL,
+    examine_meta,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
+from trafilatura.settings import Document, set_date_params
+from trafilatura.utils import load_html
+
+from tasks.encoding import decode
+from tasks.features import StoryFeatures, content_hash, story_features
+from tasks.topics import tokens
+
+_HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
+
+
+@dataclass(frozen=True)
+class PageText:
+    """What the worker process sends back: plain values, cheap to pickle."""
+
+    status: str
+    reason: str
+    title: str | None = None
+    text: str | None = None
+    author: str | None = None
+    date: str | None = None
+    sitename: str | None = None
+    canonical: str | None = None
+    language: str | None = None
+    elapsed_ms: int = 0
+    features: StoryFeatures | None = None  # computed here, in parallel, for the stories stage
+    content_hash: str | None = None  # of `text`, for dedup
+
+
+def page_metadata(tree: HtmlElement, url: str, need_date: bool) -> Document:
+    """The metadata we store, the way trafilatura's extract_metadata finds it (meta tags, then
+    JSON-LD, then the page's title and canonical link), without the parts we do not use:
+    categories, tags, licence, and the author heuristics over the body's markup (authors come
+    from the page's metadata). The date is looked for only when the feed gave none. Together
+    these were half of the extraction's time (tests/test_extract.py keeps the titles, dates,
+    canonical URLs and sites of the fixture and the corpus right)."""
+    md = examine_meta(tree)
+    if md.author and " " not in md.author:  # as trafilatura: one word is rarely a name
+        md.author = None
+    # Broken JSON-LD is common in the wild: the meta tags' values then stand.
+    with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, AttributeError):
+        md = extract_meta_json(tree, md)
+    if not md.title:
+        md.title = extract_title(tree)
+    if not md.url:
+        md.url = extract_url(tree, url)
+    if need_date:
+        md.date = find_date(tree, **set_date_params(True), url=md.url)
+    if not md.sitename:
+        md.sitename = extract_sitename(tree)
+    if md.sitename:
+        md.sitename = md.sitename.lstrip("@")
+        if md.sitename and "." not in md.sitename and not md.sitename[0].isupper():
+            md.sitename = md.sitename.title()
+    elif md.url and (m := META_URL.match(md.url)):
+        md.sitename = m[1]
+    return md
+
+
+def extract_page(url: str, body: bytes, min_chars: int, content_type: str | None = None,
+                 features: tuple[int, int] | None = None, need_date: bool = True) -> PageText:
+    """Extract one page; with `features` = (MinHash permutations, LSH bands) also compute the
+    article's story features. The page is parsed once for the metadata and the text, and the
+    text tokenised once for the features and the hash. `need_date`: the feed gave no date."""
+    started = time.monotonic()
+    html = decode(body, content_type).text  # our charset rules, not trafilatura's guess
+    try:
+        tree = load_html(html)
+        if tree is None:
+            return PageText("no_article", "no_text")
+        md = page_metadata(tree, url, need_date)
+        doc = trafilatura.bare_extraction(
+            tree, url=url, include_comments=False, include_tables=False)
+    except Exception:  # trafilatura raises many kinds on hostile input; record it, go on
+        return PageText("failed", "extractor_error")
+    ms = int((time.monotonic() - started) * 1000)
+    if doc is None or not doc.text:
+        return PageText("no_article", "no_text", elapsed_ms=ms)
+    title = " ".join((md.title or "").split()) or None
+    text = doc.text.strip()
+    first, _, rest = text.partition("\n")
+    if title and first.strip() == title:  # trafilatura keeps the headline as the first line
+        text = rest.strip()
+    if len(text) < min_chars:
+        return PageText("no_article", "too_short", elapsed_ms=ms)
+    lang = _HTML_LANG.search(body[:4096])
+    canonical = md.url if md.url and md.url.startswith(("http://", "https://")) else None
+    words = tokens(text)
+    return PageText(
+        "ok", "extracted", title=title, text=text, author=md.author, date=md.date,
+        sitename=md.sitename, canonical=canonical,
+        language=lang.group(1).decode().lower() if lang else md.language, elapsed_ms=ms,
+        features=story_features(title or "", text, *features, words) if features else None,
+        content_hash=content_hash(text, words),
+    )
+
+
+def extract_job(args: tuple[str, bytes, int, str | None, tuple[int, int] | None, bool]
+                ) -> PageText:
+    """The worker's entry point (one picklable argument)."""
+    return extract_page(*args)
+
+
+def _exit_with(run_pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(run_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+
+
+def start_worker(run_pid: int) -> None:
+    """Run once in each worker as it starts. A worker whose run was killed (kill -9) would
+    wait for work forever, so it watches the run and exits with it. The first extraction
+    builds trafilatura's and lxml's lazy state, which would otherwise land on the first page."""
+    threading.Thread(target=_exit_with, args=(run_pid,), daemon=True).start()
+    extract_page("http://127.0.0.1/", b"<html><body><article><p>" + b"warm words " * 40
+                 + b"</p></article></body></html>", 1, None, (8, 2))
