@@ -232,12 +232,11 @@ def prefect_startup(seconds: float) -> str:
 
 
 def _topic(cfg: Any, name: str) -> Any:
-    for t in cfg.topics:
-        if t.name == name:
-            return t
-    known = ", ".join(t.name for t in cfg.topics) or "none"
-    raise ConfigError(f"{cfg.path}: no topic named {name!r} in {cfg.sources.topics} "
-                      f"(topics: {known}).")
+    topic = cfg.topic(name)
+    if topic is None:
+        raise ConfigError(f"{cfg.path}: no topic named {name!r} in {cfg.sources.topics} "
+                          f"(topics: {cfg.topic_names()}).")
+    return topic
 
 
 def cmd_topics_list(args: argparse.Namespace) -> int:

@@ -212,6 +212,13 @@ class Config:
     def root(self) -> Path:
         return self.path.parent
 
+    def topic(self, name: str) -> TopicSpec | None:
+        return next((t for t in self.topics if t.name == name), None)
+
+    def topic_names(self) -> str:
+        """The topics, for an error that names an unknown one."""
+        return ", ".join(t.name for t in self.topics) or "none"
+
     @property
     def warehouse_path(self) -> Path:
         return (self.root / self.warehouse.path).resolve()

@@ -55,12 +55,11 @@ class LabelRecord:
 
 
 def topic_of(cfg: Config, name: str) -> TopicSpec:
-    for t in cfg.topics:
-        if t.name == name:
-            return t
-    known = ", ".join(t.name for t in cfg.topics) or "none"
-    raise LabelError(f"no topic named {name!r} in {cfg.root / cfg.sources.topics} "
-                     f"(topics: {known}).")
+    topic = cfg.topic(name)
+    if topic is None:
+        raise LabelError(f"no topic named {name!r} in {cfg.root / cfg.sources.topics} "
+                         f"(topics: {cfg.topic_names()}).")
+    return topic
 
 
 def labels_path(cfg: Config, topic: str) -> Path:
