@@ -45,6 +45,25 @@ def start_web(cfg: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def serving(cfg: Path) -> Iterator[str]:
+    """`newswatch web` on a free loopback port until the caller is done; yields its URL."""
+    port = free_port()
+    proc = start_web(cfg, "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/search", timeout=2).read()
+            break
+        except OSError:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "newswatch web did not start in 30 s"
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
 @pytest.fixture(scope="module")
 def site() -> Iterator[Server]:
     with static_site(FIXTURE) as server:
@@ -66,21 +85,7 @@ def cfg(site: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def base(cfg: Path) -> Iterator[str]:
-    port = free_port()
-    proc = start_web(cfg, "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/search", timeout=2).read()
-            break
-        except OSError:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "newswatch web did not start in 30 s"
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    yield from serving(cfg)
 
 
 @pytest.fixture(scope="module")
@@ -386,20 +391,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cfg = tmp / "newswatch.toml"
     cfg.write_text('[warehouse]\npath = "nw.duckdb"\n[sources]\nfeeds = "feeds.toml"\n'
                    'topics = "topics.toml"\n', encoding="utf-8")
-    port = free_port()
-    proc = start_web(cfg, "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/search", timeout=2).read()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    yield from serving(cfg)
 
 
 def test_generated_warehouse_pages(chrome: Any, big: str) -> None:
