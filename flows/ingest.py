@@ -161,13 +161,14 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     if "match-topics" not in run.stage_seconds:
         # Nothing was fetched or finished: the topic stages still run once, as every run's do
         # (the topic views follow the topics file; stories that grew may owe follow-ups).
-        with run.stage("match-topics"):
+        with db.turn(cfg.warehouse_path), run.stage("match-topics"):
             none = match_topics_task(cfg, quote([]))
-        with run.stage("record-alerts"):
-            stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
+            with run.stage("record-alerts"):
+                stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
         run.matches_new += stored
         run.alerts_new += len(alerted)
-    with run.stage("deliver-alerts"):
+    # One sender per pending delivery: on a lake, another shard's run may be delivering too.
+    with db.turn(cfg.warehouse_path), run.stage("deliver-alerts"):
         deliveries = deliver_alerts_task(cfg)
     run.deliveries_sent = sum(d.status == "sent" for d in deliveries)
     run.deliveries_failed = len(deliveries) - run.deliveries_sent
@@ -188,6 +189,16 @@ def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
     run.extracted += sum(x.status == "ok" for x in extractions)
     run.fallbacks += sum(x.status == "fallback" for x in extractions)
     run.no_article += sum(x.status in ("no_article", "failed") for x in extractions)
+    # On a lake, shards store chunks side by side; reading what is known, deciding and writing
+    # (dedup, load, stories, topics, alerts) takes the lake's turn. A DuckDB file has no turns:
+    # its run holds the writer lock throughout.
+    with db.turn(cfg.warehouse_path):
+        return _store_extractions(cfg, run, pages, extractions, archived)
+
+
+def _store_extractions(cfg: Config, run: RunSummary, pages: list[PageFetch],
+                       extractions: list[Extraction], archived: Any) -> list[Match]:
+    fetched = sum(p.fetch.ok for p in pages)
     with run.stage("dedup"):
         found = dedup_task(cfg, quote(extractions))
     with run.stage("load"):

@@ -546,6 +546,50 @@ def cmd_web(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_migrate_warehouse(args: argparse.Namespace) -> int:
+    from warehouse import db
+    from warehouse.lake import Lake, is_postgres
+
+    cfg = load_config(args.config)
+    source = cfg.warehouse_path
+    if args.to == "ducklake":
+        if not args.catalog:
+            print("error: --to ducklake needs --catalog: a PostgreSQL connection string "
+                  "(\"host=… dbname=… user=…\") or a DuckDB catalog file.", file=sys.stderr)
+            return EXIT_USAGE
+        catalog = args.catalog if is_postgres(args.catalog) else str(Path(args.catalog).resolve())
+        data = args.data_path if "://" in args.data_path \
+            else str(Path(args.data_path).resolve()) + "/"
+        dest: Any = Lake(catalog, data)
+        settings = (f'backend = "ducklake"\ncatalog = "{args.catalog}"\n'
+                    f'data_path = "{args.data_path}"')
+    else:
+        if not args.path:
+            print("error: --to duckdb needs --path: the new DuckDB file.", file=sys.stderr)
+            return EXIT_USAGE
+        dest = Path(args.path).resolve()
+        if dest.exists():
+            print(f"error: {dest} exists; name a new file.", file=sys.stderr)
+            return EXIT_USAGE
+        settings = f'backend = "duckdb"\npath = "{args.path}"'
+    if not source.exists():
+        print(f"error: no warehouse at {source} yet. Run `newswatch run` first.",
+              file=sys.stderr)
+        return EXIT_ERROR
+    if str(source) == str(dest):
+        print("error: the destination is the configured warehouse itself.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        counts = db.copy_warehouse(source, dest)
+    except db.CopyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(format_table(["table", "rows", "copied"], counts))
+    print(f"copied {len(counts)} tables, {sum(c[2] for c in counts)} rows from {source} to "
+          f"{dest}; every count verified.\nTo use it, set in [warehouse]:\n{settings}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newswatch", description=HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -563,6 +607,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "ingest every 15 minutes (one run at a time), the digest "
                                    "daily at 07:00 UTC, maintenance daily at 03:30 UTC.")
     s.set_defaults(func=cmd_serve)
+    mw = sub.add_parser("migrate-warehouse", help="copy the warehouse to another backend",
+                        description="Copy every table of the configured warehouse into a new "
+                                    "DuckLake (--to ducklake) or DuckDB file (--to duckdb), "
+                                    "then verify each table's row count. The source is only "
+                                    "read.")
+    mw.add_argument("--to", choices=["ducklake", "duckdb"], required=True)
+    mw.add_argument("--catalog", default="",
+                    help="ducklake: a PostgreSQL connection string or a DuckDB catalog file")
+    mw.add_argument("--data-path", default="data/lake",
+                    help="ducklake: the folder for its Parquet files (default data/lake)")
+    mw.add_argument("--path", default="", help="duckdb: the new file")
+    mw.set_defaults(func=cmd_migrate_warehouse)
     d = sub.add_parser("digest", help="send the digests now",
                        description="Send each topic's digest of the stories alerted since "
                                    "its last one (topics with delivery = \"digest\" or "
