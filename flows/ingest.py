@@ -40,6 +40,7 @@ from tasks.match import match_topics_task
 from tasks.models import Entry, Extraction, Match, PageFetch
 from tasks.parse import parse_feeds_task
 from tasks.report import publish_task
+from tasks.shards import Shard, parse_shard
 from tasks.stories import assign_stories_task
 from warehouse import db
 
@@ -89,16 +90,20 @@ class RunSummary:
 
 
 @flow(name="ingest", log_prints=False)
-async def ingest(config_path: str | None = None, all_feeds: bool = False) -> RunSummary:
-    """One ingest run over the feeds that are due (or all of them with all_feeds)."""
+async def ingest(config_path: str | None = None, all_feeds: bool = False,
+                 shard: str | None = None) -> RunSummary:
+    """One ingest run over the feeds that are due (or all of them with all_feeds); with a
+    shard ("i/N"), only the feeds whose host hashes to shard i of N (tasks/shards.py). On a
+    lake, runs of different shards go side by side."""
     body = time.perf_counter()
     cfg = load_config(config_path)
     path = cfg.warehouse_path
+    part = parse_shard(shard) if shard else None
     run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time())
-    with db.writer_lock(path):
+    with db.writer_lock(path, scope=str(part or "")):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
-            await _stages(cfg, run, all_feeds)
+            await _stages(cfg, run, all_feeds, part)
             run.body_seconds = round(time.perf_counter() - body, 3)
         except BaseException:
             db.finish_run(path, run.run_id, datetime.now(UTC), "failed", run.counts(),
@@ -109,13 +114,13 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False) -> Run
     return run
 
 
-async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
+async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | None) -> None:
     # Batches go to the stages inside quote(): Prefect would otherwise walk every element of
     # every argument (thousands of pages, texts and fingerprints) looking for futures.
     matches: list[Match] = []
     _finish_unfinished(cfg, run, matches)
     with run.stage("due-feeds"):
-        feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds)
+        feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds, shard)
     progress.info("%d feed(s) due", len(feeds))
     with run.stage("fetch-feeds"):
         fetched = await fetch_feeds_task(cfg, feeds)

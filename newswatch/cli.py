@@ -167,9 +167,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from tasks.shards import ShardError, parse_shard
+
     cfg = load_config(args.config)  # fail fast on a bad config, before Prefect starts
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ShardError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     console = Console(soft_wrap=True)  # long paths and URLs stay whole for copy and paste
-    console.print(f"newswatch: ingest run, {len(cfg.feeds)} feed(s), "
+    console.print(f"newswatch: ingest run{f', shard {shard}' if shard else ''}, "
+                  f"{len(cfg.feeds)} feed(s), "
                   f"{len(cfg.topics)} topic(s) → {cfg.warehouse_path}", highlight=False)
     started, called = time.perf_counter(), time.time()
     from flows.ingest import ingest
@@ -180,7 +188,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     log.propagate = False
     def job() -> Any:
         with console.status("starting Prefect and running the flow…"):
-            return asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds))
+            return asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds,
+                                      shard=args.shard))
 
     s, code = _writing_job(job)
     if s is None:
@@ -601,6 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "topics and deliver alerts; print a summary.")
     r.add_argument("--all-feeds", action="store_true",
                    help="poll every enabled feed, due or not")
+    r.add_argument("--shard", default=None, metavar="I/N",
+                   help="only the feeds of shard I of N (by host); on a DuckLake warehouse "
+                        "the N shards run side by side")
     r.set_defaults(func=cmd_run)
     s = sub.add_parser("serve", help="run the schedules in this process",
                        description="Serve the deployments through Prefect until interrupted: "

@@ -19,22 +19,30 @@ import pytest
 
 from flows.ingest import ingest
 from newswatch.config import load_config
+from tasks.shards import shard_of
 from tests import postgres
 from tests.conftest import FIXTURE, ROOT, fixture_feeds, write_config
 from tests.servers import static_site
+from tests.simulator import NewsWeb, news_web
 from warehouse import db
 from warehouse.lake import Lake, lake_ddl
 
 pytestmark = [pytest.mark.slow]
 
 # Rows compared between backends, by their keys (ids are derived from URLs and texts, so the
-# same input gives the same ids whichever backend stored it).
+# same input gives the same ids whichever backend stored it). A story is named by the article
+# that arrived first, and its alert by the first relevant copy stored: with shards side by
+# side that order varies, so stories are compared by their first report (the earliest
+# published member, whatever the order of arrival), and an alert by its topic, kind and story
+# (how many outlets the story had when it alerted depends on the order too).
 KEYS = {
-    "articles": "SELECT article_id, canonical_url, title, outlet, story_id FROM articles",
+    "articles": "SELECT a.article_id, a.canonical_url, a.title, a.outlet, s.first_article_id "
+                "FROM articles AS a JOIN stories AS s USING (story_id)",
     "sightings": "SELECT article_id, url FROM sightings",
-    "stories": "SELECT story_id, first_article_id, articles, outlets FROM stories",
+    "stories": "SELECT first_article_id, articles, outlets FROM stories",
     "topic_matches": "SELECT topic, article_id, relevant FROM topic_matches",
-    "alerts": "SELECT topic, article_id, kind, story_id FROM alerts",
+    "alerts": "SELECT a.topic, a.kind, s.first_article_id "
+              "FROM alerts AS a JOIN stories AS s USING (story_id)",
     "entries": "SELECT entry_url, state, article_id FROM entries",
     "feeds": "SELECT feed_url, enabled FROM feeds",
 }
@@ -191,6 +199,103 @@ def _reader(lake: Lake, stop: threading.Event, seen: list[int], errors: list[str
     while not stop.is_set():
         try:
             seen.append(db.read_query(lake, "SELECT count(*) FROM articles", wait_s=0)[1][0][0])
-        except Exception as e:  # noqa: BLE001 (the test reports any refusal)
+        except Exception as e:
             errors.append(f"{type(e).__name__}: {e}")
         time.sleep(0.05)
+
+
+ELECTIONS = """
+[[topic]]
+name = "elections"
+query = "election OR vote"
+"""
+SEED_COPIES = [  # the seed story as three outlets carried it (the fixture's pages)
+    "www.dailymeridian.example/world/2025/02/09/trump-says-he-has-spoken-to-putin-about-"
+    "ending-ukraine-war.html",
+    "www.capitalwire.example/world/2025/02/09/trump-putin-call-ukraine-war-kremlin.html",
+    "northernledger.example/world/2025/02/09/trump-putin-phone-call-new-york-post.html",
+]
+
+
+def sharded_world(web: NewsWeb) -> list[dict]:
+    """Eight hosts, a feed of ten stories each, and the seed story's copies on hosts of both
+    shards, so its copies arrive in both shards' runs at once."""
+    feeds = []
+    for i, host in enumerate(web.hosts):
+        feeds.append({"name": f"wire{i}", "url": web.add_feed(host, f"wire{i}", 10)})
+    by_shard = {k: [h for h in web.hosts if shard_of(f"http://{h}/", 2) == k] for k in (0, 1)}
+    assert by_shard[0] and by_shard[1], by_shard
+    hosts = [by_shard[0][0], by_shard[1][0], by_shard[1][-1]]
+    for n, (host, page) in enumerate(zip(hosts, SEED_COPIES, strict=True)):
+        path = f"/seed/{n}.html"
+        url = web.put(host, path, (FIXTURE / "sites" / page).read_bytes())
+        web.add_items(host, f"wire{web.hosts.index(host)}", [(f"seed {n}", url)])
+    return feeds
+
+
+def _run_cli(cfg: Path, *args: str) -> subprocess.Popen:
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    return subprocess.Popen([sys.executable, "-m", "newswatch.cli", "--config", str(cfg), "run",
+                             "--all-feeds", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_two_shards_at_once_into_a_lake_equal_one_process_into_a_file(
+        lake_catalog: str, tmp_path: Path) -> None:
+    topics = (ROOT / "seeds" / "topics.toml").read_text(encoding="utf-8") + ELECTIONS
+    with news_web(hosts=8) as web:
+        feeds = sharded_world(web)
+        (tmp_path / "file").mkdir()
+        (tmp_path / "lake").mkdir()
+        file_cfg = write_config(tmp_path / "file", feeds, topics)
+        lake_cfg = write_config(tmp_path / "lake", feeds, topics,
+                                warehouse=lake_settings(lake_catalog, tmp_path / "parquet"))
+        one = _run_cli(file_cfg)
+        assert one.wait(300) == 0, one.stdout.read() if one.stdout else ""
+
+        lake = load_config(lake_cfg).warehouse_path
+        db.migrate(lake)  # the reader starts before the runs
+        stop, seen, errors = threading.Event(), [], []
+        reader = threading.Thread(target=_reader, args=(lake, stop, seen, errors))
+        reader.start()
+        try:
+            shards = [_run_cli(lake_cfg, "--shard", f"{k}/2") for k in (0, 1)]
+            outs = [p.communicate(timeout=300)[0] for p in shards]
+        finally:
+            stop.set()
+            reader.join(30)
+    assert [p.returncode for p in shards] == [0, 0], outs
+    assert all(", shard " in out.splitlines()[0] for out in outs)
+    # Both shards stored articles, each its own hosts' feeds.
+    with db.connect(lake, read_only=True) as con:
+        per_run = con.execute("SELECT count(*) FROM runs WHERE articles_new > 0").fetchone()[0]
+        feeds_per_run = con.execute(
+            "SELECT count(DISTINCT url) FROM fetch_log WHERE kind = 'feed' "
+            "GROUP BY run_id ORDER BY 1").fetchall()
+    assert per_run == 2
+    assert sum(n for (n,) in feeds_per_run) == 8
+    # The same rows as one process into a DuckDB file, compared on keys.
+    lake_rows, file_rows = rows(lake), rows(tmp_path / "file" / "nw.duckdb")
+    assert {t: len(r) for t, r in lake_rows.items()} == {t: len(r) for t, r in file_rows.items()}
+    assert lake_rows == file_rows
+    assert len(lake_rows["articles"]) == 83
+    # The seed story: three copies, two shards, one story, one alert.
+    with db.connect(lake, read_only=True) as con:
+        assert con.execute(
+            "SELECT count(DISTINCT a.story_id), count(*) FROM articles AS a "
+            "WHERE a.url LIKE '%/seed/%'").fetchall() == [(1, 3)]
+        assert con.execute(
+            "SELECT count(*) FROM alerts WHERE topic = 'trump-putin-contacts'").fetchall() == [
+            (1,)]
+        assert con.execute(
+            "SELECT count(*), count(DISTINCT (topic, story_id)) FROM alerts").fetchone()[0] \
+            == con.execute("SELECT count(DISTINCT (topic, story_id)) FROM alerts").fetchone()[0]
+    logged = [line for line in (tmp_path / "lake" / "alerts.jsonl").read_text().splitlines()
+              if "trump-putin-contacts" in line]
+    assert len(logged) == 1
+    # The reader was never refused, and never saw the count go down.
+    assert errors == []
+    assert len(seen) > 10 and seen == sorted(seen) and seen[-1] == 83
