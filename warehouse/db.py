@@ -274,30 +274,45 @@ def transaction(path: Target, wait_s: float = 30.0) -> Iterator[Any]:
 
 
 def migrate(path: Target) -> list[str]:
-    """Apply every numbered migration not yet applied; return the ones applied now. Each
-    statement commits on its own: DuckDB 1.5 refuses to change rows of a table altered earlier
-    in the same transaction. Migrations are idempotent, so one cut short runs again whole. On
-    a lake, under the writer turn, each migration as DuckLake takes it (warehouse/lake.py)."""
+    """Apply every numbered migration not yet applied; return the ones applied now. Each in one
+    transaction; when DuckDB 1.5 refuses that (rows of a table altered earlier in the same
+    transaction, on an old file with data), statement by statement: migrations are idempotent,
+    so one cut short runs again whole. On a lake, under the writer turn, each migration as
+    DuckLake takes it (warehouse/lake.py)."""
     lake = isinstance(path, Lake)
     applied: list[str] = []
-    with turn(path):
-        with transaction(path) as con:
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)" if lake else
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
-            )
-            done = {r[0] for r in
-                    con.execute("SELECT version FROM schema_migrations").fetchall()}
+    with turn(path), connect(path) as con:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)" if lake else
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
         for file in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
             if file.stem in done:
                 continue
-            text = file.read_text(encoding="utf-8")
-            with connect(path) as con:
-                for statement in con.extract_statements(lake_ddl(text) if lake else text):
+            text = lake_ddl(file.read_text(encoding="utf-8")) if lake \
+                else file.read_text(encoding="utf-8")
+            record = ("INSERT INTO schema_migrations VALUES (?, now())", [file.stem])
+            try:  # one transaction: all or nothing
+                con.execute("BEGIN TRANSACTION")
+                con.execute(text)
+                con.execute(*record)
+                con.execute("COMMIT")
+            except duckdb.TransactionException as e:
+                if "altered this table" not in str(e):
+                    raise
+                # Rows of a table altered earlier in the same transaction (an old file with
+                # data): statement by statement.
+                with contextlib.suppress(duckdb.TransactionException):  # if not ended by COMMIT
+                    con.execute("ROLLBACK")
+                for statement in con.extract_statements(text):
                     con.execute(statement)
-                con.execute("INSERT INTO schema_migrations VALUES (?, now())", [file.stem])
+                con.execute(*record)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
             applied.append(file.stem)
     return applied
 
