@@ -40,6 +40,7 @@ from tasks.match import match_topics_task
 from tasks.models import Entry, Extraction, Match, PageFetch
 from tasks.parse import parse_feeds_task
 from tasks.report import publish_task
+from tasks.shards import Shard, parse_shard
 from tasks.stories import assign_stories_task
 from warehouse import db
 
@@ -49,6 +50,7 @@ progress = logging.getLogger("newswatch.progress")
 @dataclass
 class RunSummary:
     run_id: str
+    shard: str = "0/1"  # which feeds, by host: "i/N" (tasks/shards.py)
     feeds_polled: int = 0
     feeds_failed: int = 0
     entries_new: int = 0
@@ -89,16 +91,20 @@ class RunSummary:
 
 
 @flow(name="ingest", log_prints=False)
-async def ingest(config_path: str | None = None, all_feeds: bool = False) -> RunSummary:
-    """One ingest run over the feeds that are due (or all of them with all_feeds)."""
+async def ingest(config_path: str | None = None, all_feeds: bool = False,
+                 shard: str = "0/1") -> RunSummary:
+    """One ingest run over the feeds that are due (or all of them with all_feeds) in `shard`,
+    written "i/N": the i-th of N shards of the feeds by host (tasks/shards.py); "0/1" is every
+    feed."""
     body = time.perf_counter()
+    part = parse_shard(shard, "shard")  # a bad shard stops the run before it touches anything
     cfg = load_config(config_path)
     path = cfg.warehouse_path
-    run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time())
+    run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time(), shard=str(part))
     with db.writer_lock(path):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
-            await _stages(cfg, run, all_feeds)
+            await _stages(cfg, run, all_feeds, part)
             run.body_seconds = round(time.perf_counter() - body, 3)
         except BaseException:
             db.finish_run(path, run.run_id, datetime.now(UTC), "failed", run.counts(),
@@ -109,13 +115,13 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False) -> Run
     return run
 
 
-async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
+async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard) -> None:
     # Batches go to the stages inside quote(): Prefect would otherwise walk every element of
     # every argument (thousands of pages, texts and fingerprints) looking for futures.
     matches: list[Match] = []
     _finish_unfinished(cfg, run, matches)
     with run.stage("due-feeds"):
-        feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds)
+        feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds, shard)
     progress.info("%d feed(s) due", len(feeds))
     with run.stage("fetch-feeds"):
         fetched = await fetch_feeds_task(cfg, feeds)
@@ -125,7 +131,7 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     run.feeds_failed = sum(p.status not in ("ok", "not_modified") for p in polls)
     progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)
     with run.stage("keep-new-entries"):
-        entries = record_polls_task(cfg, run.run_id, quote(polls))
+        entries = record_polls_task(cfg, run.run_id, quote(polls), shard)
     del fetched, polls
     run.entries_new, run.offline = entries.new, entries.offline
     if run.offline:

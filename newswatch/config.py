@@ -97,6 +97,10 @@ class IngestConfig:
         200, "pages held at once (~80 KB each, with their texts and fingerprints: ~40 MB); a "
         "run stores them chunk by chunk, so memory does not grow with a backlog and a crash "
         "loses at most one chunk, which the next run redoes", 10, 100_000)
+    shards: int = _n(
+        1, "one machine, one ingest over every feed; N splits the feeds by host over N "
+        "parallel ingests (`newswatch serve`), for a DuckLake warehouse with many writers",
+        1, 1024)
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,14 @@ from urllib.parse import urlsplit
 from newswatch.config import Config
 from tasks import stage
 from tasks.models import Entry, FeedPoll, FeedState
+from tasks.shards import EVERY_FEED, Shard
 from warehouse import db
 
 
-def due_feeds(cfg: Config, now: datetime, all_feeds: bool = False) -> list[FeedState]:
+def due_feeds(cfg: Config, now: datetime, all_feeds: bool = False,
+              shard: Shard = EVERY_FEED) -> list[FeedState]:
+    """The feeds due now (every enabled one with all_feeds) that belong to `shard`. Every
+    shard keeps the whole feeds table in line with the config; it polls only its own feeds."""
     rows = [
         {"feed_url": f.url, "name": f.name or f.url, "outlet": f.outlet or f.name or "",
          "local": f.local, "enabled": f.enabled, "added_at": now}
@@ -37,7 +41,8 @@ def due_feeds(cfg: Config, now: datetime, all_feeds: bool = False) -> list[FeedS
                       etag=r["etag"], last_modified=r["last_modified"],
                       body_hash=r["body_hash"], failure_weight=r["failure_weight"],
                       error_count=r["error_count"], interval_min=r["interval_min"],
-                      conditional_polls=r["conditional_polls"]) for r in due]
+                      conditional_polls=r["conditional_polls"])
+            for r in due if shard.holds(r["feed_url"])]
 
 
 FAILURE_WEIGHT = {"hard": 1.0, "temp": 0.5, "soft": 0.25}  # how much each failure slows a feed
@@ -98,7 +103,10 @@ class NewEntries:
     offline: bool = False  # every feed failed at the network level: nobody was penalised
 
 
-def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
+def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll],
+                 shard: Shard = EVERY_FEED) -> NewEntries:
+    """Store the polls; the entries to fetch are this shard's pending ones (an entry belongs
+    to the shard of the feed that first listed it), so a page is fetched by one worker."""
     now = datetime.now(UTC)
     offline = is_offline(cfg, polls)
     fetch_log, state, entries = [], [], []
@@ -112,15 +120,18 @@ def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
             "content": e.content, "author": e.author,
         } for e in p.entries]
     new, pending = db.record_polls(cfg.warehouse_path, fetch_log, state, entries)
-    to_fetch = tuple(Entry(**r) for r in pending if r["attempts"] < cfg.fetch.max_page_attempts)
+    to_fetch = tuple(Entry(**r) for r in pending
+                     if r["attempts"] < cfg.fetch.max_page_attempts and shard.holds(r["feed_url"]))
     return NewEntries(new=len(new), to_fetch=to_fetch, offline=offline)
 
 
 @stage("due-feeds")
-def due_feeds_task(cfg: Config, now: datetime, all_feeds: bool = False) -> list[FeedState]:
-    return due_feeds(cfg, now, all_feeds)
+def due_feeds_task(cfg: Config, now: datetime, all_feeds: bool = False,
+                   shard: Shard = EVERY_FEED) -> list[FeedState]:
+    return due_feeds(cfg, now, all_feeds, shard)
 
 
 @stage("keep-new-entries")
-def record_polls_task(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
-    return record_polls(cfg, run_id, polls)
+def record_polls_task(cfg: Config, run_id: str, polls: list[FeedPoll],
+                      shard: Shard = EVERY_FEED) -> NewEntries:
+    return record_polls(cfg, run_id, polls, shard)
