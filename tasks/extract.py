@@ -6,9 +6,9 @@ extract while others download. The workers fork from a server process that impor
 `tasks.pagetext` (trafilatura, our charset rules, the tokeniser): not Prefect, not the
 warehouse, and not the parent's threads. A run with few pages extracts in-process, because
 starting workers costs more than it saves. With `[extract] runner = "dask"` the workers are a
-Dask cluster's instead (tasks/dask_extract.py), the same extraction. A page with no article (trafilatura returns
-boilerplate, or too little text) falls back to the feed's summary when there is one, and the
-outcome says so.
+Dask cluster's instead (tasks/dask_extract.py), the same extraction. A page with no article
+(trafilatura returns boilerplate, or too little text) falls back to the feed's summary when
+there is one, and the outcome says so.
 """
 
 from __future__ import annotations
