@@ -50,7 +50,7 @@ progress = logging.getLogger("newswatch.progress")
 @dataclass
 class RunSummary:
     run_id: str
-    shard: str = "0/1"  # which feeds, by host: "i/N" (tasks/shards.py)
+    shard: str | None = None  # which feeds, by host: "i/N" (tasks/shards.py); None: all
     feeds_polled: int = 0
     feeds_failed: int = 0
     entries_new: int = 0
@@ -92,16 +92,17 @@ class RunSummary:
 
 @flow(name="ingest", log_prints=False)
 async def ingest(config_path: str | None = None, all_feeds: bool = False,
-                 shard: str = "0/1") -> RunSummary:
-    """One ingest run over the feeds that are due (or all of them with all_feeds) in `shard`,
-    written "i/N": the i-th of N shards of the feeds by host (tasks/shards.py); "0/1" is every
-    feed."""
+                 shard: str | None = None) -> RunSummary:
+    """One ingest run over the feeds that are due (or all of them with all_feeds); with a
+    shard ("i/N"), only the feeds whose host hashes to shard i of N (tasks/shards.py). On a
+    lake, runs of different shards go side by side."""
     body = time.perf_counter()
-    part = parse_shard(shard, "shard")  # a bad shard stops the run before it touches anything
+    part = parse_shard(shard) if shard else None  # a bad shard stops the run before it starts
     cfg = load_config(config_path)
     path = cfg.warehouse_path
-    run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time(), shard=str(part))
-    with db.writer_lock(path):
+    run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time(),
+                     shard=str(part) if part else None)
+    with db.writer_lock(path, scope=str(part or "")):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
             await _stages(cfg, run, all_feeds, part)
@@ -115,7 +116,7 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False,
     return run
 
 
-async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard) -> None:
+async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | None) -> None:
     # Batches go to the stages inside quote(): Prefect would otherwise walk every element of
     # every argument (thousands of pages, texts and fingerprints) looking for futures.
     matches: list[Match] = []
@@ -167,13 +168,14 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard) -
     if "match-topics" not in run.stage_seconds:
         # Nothing was fetched or finished: the topic stages still run once, as every run's do
         # (the topic views follow the topics file; stories that grew may owe follow-ups).
-        with run.stage("match-topics"):
+        with db.turn(cfg.warehouse_path), run.stage("match-topics"):
             none = match_topics_task(cfg, quote([]))
-        with run.stage("record-alerts"):
-            stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
+            with run.stage("record-alerts"):
+                stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
         run.matches_new += stored
         run.alerts_new += len(alerted)
-    with run.stage("deliver-alerts"):
+    # One sender per pending delivery: on a lake, another shard's run may be delivering too.
+    with db.turn(cfg.warehouse_path), run.stage("deliver-alerts"):
         deliveries = deliver_alerts_task(cfg)
     run.deliveries_sent = sum(d.status == "sent" for d in deliveries)
     run.deliveries_failed = len(deliveries) - run.deliveries_sent
@@ -194,6 +196,16 @@ def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
     run.extracted += sum(x.status == "ok" for x in extractions)
     run.fallbacks += sum(x.status == "fallback" for x in extractions)
     run.no_article += sum(x.status in ("no_article", "failed") for x in extractions)
+    # On a lake, shards store chunks side by side; reading what is known, deciding and writing
+    # (dedup, load, stories, topics, alerts) takes the lake's turn. A DuckDB file has no turns:
+    # its run holds the writer lock throughout.
+    with db.turn(cfg.warehouse_path):
+        return _store_extractions(cfg, run, pages, extractions, archived)
+
+
+def _store_extractions(cfg: Config, run: RunSummary, pages: list[PageFetch],
+                       extractions: list[Extraction], archived: Any) -> list[Match]:
+    fetched = sum(p.fetch.ok for p in pages)
     with run.stage("dedup"):
         found = dedup_task(cfg, quote(extractions))
     with run.stage("load"):

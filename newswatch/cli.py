@@ -169,17 +169,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from tasks.shards import EVERY_FEED, ShardError, parse_shard
+    from tasks.shards import ShardError, parse_shard
 
+    cfg = load_config(args.config)  # fail fast on a bad config, before Prefect starts
     try:
-        shard = parse_shard(args.shard) if args.shard is not None else EVERY_FEED
+        shard = parse_shard(args.shard) if args.shard else None
     except ShardError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    cfg = load_config(args.config)  # fail fast on a bad config, before Prefect starts
     console = Console(soft_wrap=True)  # long paths and URLs stay whole for copy and paste
-    of = f" (shard {shard}: the feeds on its hosts)" if shard.count > 1 else ""
-    console.print(f"newswatch: ingest run{of}, {len(cfg.feeds)} feed(s), "
+    console.print(f"newswatch: ingest run{f', shard {shard}' if shard else ''}, "
+                  f"{len(cfg.feeds)} feed(s), "
                   f"{len(cfg.topics)} topic(s) → {cfg.warehouse_path}", highlight=False)
     started, called = time.perf_counter(), time.time()
     from flows.ingest import ingest
@@ -191,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     def job() -> Any:
         with console.status("starting Prefect and running the flow…"):
             return asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds,
-                                      shard=str(shard)))
+                                      shard=args.shard))
 
     s, code = _writing_job(job)
     if s is None:
@@ -544,9 +544,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: --shards {shards}: serve at least one shard, e.g. --shards 2",
               file=sys.stderr)
         return EXIT_USAGE
-    # Lead's part A adds [warehouse] backend; a DuckDB file takes one writer at a time.
-    backend = getattr(cfg.warehouse, "backend", "duckdb")
-    if shards > 1 and backend != "ducklake":
+    # A DuckDB file takes one writer at a time: shard runs side by side need a lake.
+    if shards > 1 and cfg.warehouse.backend != "ducklake":
         print(f"error: --shards {shards}: the warehouse is a DuckDB file ({cfg.warehouse_path}),"
               f" which takes one writer at a time, so parallel shard ingests would refuse each "
               f"other. Set [warehouse] backend = \"ducklake\" in {cfg.path} (docs/scale-out.md)"
@@ -570,6 +569,50 @@ def cmd_web(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_migrate_warehouse(args: argparse.Namespace) -> int:
+    from warehouse import db
+    from warehouse.lake import Lake, is_postgres
+
+    cfg = load_config(args.config)
+    source = cfg.warehouse_path
+    if args.to == "ducklake":
+        if not args.catalog:
+            print("error: --to ducklake needs --catalog: a PostgreSQL connection string "
+                  "(\"host=… dbname=… user=…\") or a DuckDB catalog file.", file=sys.stderr)
+            return EXIT_USAGE
+        catalog = args.catalog if is_postgres(args.catalog) else str(Path(args.catalog).resolve())
+        data = args.data_path if "://" in args.data_path \
+            else str(Path(args.data_path).resolve()) + "/"
+        dest: Any = Lake(catalog, data)
+        settings = (f'backend = "ducklake"\ncatalog = "{args.catalog}"\n'
+                    f'data_path = "{args.data_path}"')
+    else:
+        if not args.path:
+            print("error: --to duckdb needs --path: the new DuckDB file.", file=sys.stderr)
+            return EXIT_USAGE
+        dest = Path(args.path).resolve()
+        if dest.exists():
+            print(f"error: {dest} exists; name a new file.", file=sys.stderr)
+            return EXIT_USAGE
+        settings = f'backend = "duckdb"\npath = "{args.path}"'
+    if not source.exists():
+        print(f"error: no warehouse at {source} yet. Run `newswatch run` first.",
+              file=sys.stderr)
+        return EXIT_ERROR
+    if str(source) == str(dest):
+        print("error: the destination is the configured warehouse itself.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        counts = db.copy_warehouse(source, dest)
+    except db.CopyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(format_table(["table", "rows", "copied"], counts))
+    print(f"copied {len(counts)} tables, {sum(c[2] for c in counts)} rows from {source} to "
+          f"{dest}; every count verified.\nTo use it, set in [warehouse]:\n{settings}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newswatch", description=HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -581,9 +624,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "topics and deliver alerts; print a summary.")
     r.add_argument("--all-feeds", action="store_true",
                    help="poll every enabled feed, due or not")
-    r.add_argument("--shard", metavar="i/N",
-                   help="only the feeds of shard i of N, split by host (e.g. 0/2); "
-                        "default: every feed")
+    r.add_argument("--shard", default=None, metavar="I/N",
+                   help="only the feeds of shard I of N (by host); on a DuckLake warehouse "
+                        "the N shards run side by side")
     r.set_defaults(func=cmd_run)
     s = sub.add_parser("serve", help="run the schedules in this process",
                        description="Serve the deployments through Prefect until interrupted: "
@@ -593,6 +636,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="N ingests in parallel, the feeds split by host, each every 15 "
                         "minutes (needs a DuckLake warehouse); default: [ingest] shards")
     s.set_defaults(func=cmd_serve)
+    mw = sub.add_parser("migrate-warehouse", help="copy the warehouse to another backend",
+                        description="Copy every table of the configured warehouse into a new "
+                                    "DuckLake (--to ducklake) or DuckDB file (--to duckdb), "
+                                    "then verify each table's row count. The source is only "
+                                    "read.")
+    mw.add_argument("--to", choices=["ducklake", "duckdb"], required=True)
+    mw.add_argument("--catalog", default="",
+                    help="ducklake: a PostgreSQL connection string or a DuckDB catalog file")
+    mw.add_argument("--data-path", default="data/lake",
+                    help="ducklake: the folder for its Parquet files (default data/lake)")
+    mw.add_argument("--path", default="", help="duckdb: the new file")
+    mw.set_defaults(func=cmd_migrate_warehouse)
     d = sub.add_parser("digest", help="send the digests now",
                        description="Send each topic's digest of the stories alerted since "
                                    "its last one (topics with delivery = \"digest\" or "

@@ -23,26 +23,27 @@ from urllib.parse import urlsplit
 from newswatch.config import Config
 from tasks import stage
 from tasks.models import Entry, FeedPoll, FeedState
-from tasks.shards import EVERY_FEED, Shard
+from tasks.shards import Shard
 from warehouse import db
 
 
 def due_feeds(cfg: Config, now: datetime, all_feeds: bool = False,
-              shard: Shard = EVERY_FEED) -> list[FeedState]:
-    """The feeds due now (every enabled one with all_feeds) that belong to `shard`. Every
-    shard keeps the whole feeds table in line with the config; it polls only its own feeds."""
+              shard: Shard | None = None) -> list[FeedState]:
+    """The feeds due now (all enabled ones with all_feeds), of one shard when given. The feeds
+    table follows the whole config whichever shard runs."""
     rows = [
         {"feed_url": f.url, "name": f.name or f.url, "outlet": f.outlet or f.name or "",
          "local": f.local, "enabled": f.enabled, "added_at": now}
         for f in cfg.feeds
     ]
     due = db.sync_and_select_due(cfg.warehouse_path, rows, now, all_feeds)
+    if shard is not None:
+        due = [r for r in due if shard.holds(r["feed_url"])]
     return [FeedState(url=r["feed_url"], name=r["name"], outlet=r["outlet"], local=r["local"],
                       etag=r["etag"], last_modified=r["last_modified"],
                       body_hash=r["body_hash"], failure_weight=r["failure_weight"],
                       error_count=r["error_count"], interval_min=r["interval_min"],
-                      conditional_polls=r["conditional_polls"])
-            for r in due if shard.holds(r["feed_url"])]
+                      conditional_polls=r["conditional_polls"]) for r in due]
 
 
 FAILURE_WEIGHT = {"hard": 1.0, "temp": 0.5, "soft": 0.25}  # how much each failure slows a feed
@@ -104,7 +105,7 @@ class NewEntries:
 
 
 def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll],
-                 shard: Shard = EVERY_FEED) -> NewEntries:
+                 shard: Shard | None = None) -> NewEntries:
     """Store the polls; the entries to fetch are this shard's pending ones (an entry belongs
     to the shard of the feed that first listed it), so a page is fetched by one worker."""
     now = datetime.now(UTC)
@@ -121,17 +122,18 @@ def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll],
         } for e in p.entries]
     new, pending = db.record_polls(cfg.warehouse_path, fetch_log, state, entries)
     to_fetch = tuple(Entry(**r) for r in pending
-                     if r["attempts"] < cfg.fetch.max_page_attempts and shard.holds(r["feed_url"]))
+                     if r["attempts"] < cfg.fetch.max_page_attempts
+                     and (shard is None or shard.holds(r["feed_url"])))
     return NewEntries(new=len(new), to_fetch=to_fetch, offline=offline)
 
 
 @stage("due-feeds")
 def due_feeds_task(cfg: Config, now: datetime, all_feeds: bool = False,
-                   shard: Shard = EVERY_FEED) -> list[FeedState]:
+                   shard: Shard | None = None) -> list[FeedState]:
     return due_feeds(cfg, now, all_feeds, shard)
 
 
 @stage("keep-new-entries")
 def record_polls_task(cfg: Config, run_id: str, polls: list[FeedPoll],
-                      shard: Shard = EVERY_FEED) -> NewEntries:
+                      shard: Shard | None = None) -> NewEntries:
     return record_polls(cfg, run_id, polls, shard)

@@ -52,7 +52,7 @@ def test_prefect_yaml_declares_an_ingest_deployment_per_shard_on_the_process_poo
         assert d["concurrency_limit"] == 1  # one run per shard; the shards run in parallel
         assert d["work_pool"] == {"name": "newswatch"}
     # The flow takes the parameter the deployments pass.
-    assert 'shard: str = "0/1"' in (ROOT / "flows/ingest.py").read_text(encoding="utf-8")
+    assert 'shard: str | None = None' in (ROOT / "flows/ingest.py").read_text(encoding="utf-8")
     # The header says how to start them: a process pool and its workers.
     header = (ROOT / "prefect.yaml").read_text(encoding="utf-8").split("name: newswatch")[0]
     assert "prefect work-pool create newswatch --type process" in header

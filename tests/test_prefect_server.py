@@ -93,14 +93,17 @@ def test_deploy_and_run_through_a_process_worker(tmp_path: Path) -> None:
             assert con.execute("SELECT count(*), max(kind) FROM alerts").fetchone() == (
                 1, "first")
             assert con.execute("SELECT status FROM runs").fetchall() == [("ok",)]
-        # A shard deployment's run passes its shard to the flow: the seed's feeds are local
-        # files (no host), all in shard 1 of 2, so shard 0 finds no feed of its own.
+        # A shard deployment's run passes its shard to the flow: it polls only its feeds.
+        from newswatch.config import load_config
+        from tasks.shards import shard_of
+
+        own = sum(shard_of(f.url, 2) == 0 for f in load_config(cfg).feeds if f.enabled)
         started = _prefect(env, "deployment", "run", "ingest/ingest-shard-0",
-                           "--param", f"config_path={cfg}")
+                           "--param", f"config_path={cfg}", "--param", "all_feeds=true")
         assert _finish(api, started) == "COMPLETED"
         with duckdb.connect(str(warehouse), read_only=True) as con:
             assert con.execute("SELECT status, feeds_polled FROM runs ORDER BY started_at"
-                               ).fetchall() == [("ok", 3), ("ok", 0)]
+                               ).fetchall() == [("ok", 3), ("ok", own)]
     finally:
         for p in (worker, server):
             if p and p.poll() is None:
