@@ -50,6 +50,7 @@ progress = logging.getLogger("newswatch.progress")
 @dataclass
 class RunSummary:
     run_id: str
+    shard: str | None = None  # which feeds, by host: "i/N" (tasks/shards.py); None: all
     feeds_polled: int = 0
     feeds_failed: int = 0
     entries_new: int = 0
@@ -96,10 +97,11 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False,
     shard ("i/N"), only the feeds whose host hashes to shard i of N (tasks/shards.py). On a
     lake, runs of different shards go side by side."""
     body = time.perf_counter()
+    part = parse_shard(shard) if shard else None  # a bad shard stops the run before it starts
     cfg = load_config(config_path)
     path = cfg.warehouse_path
-    part = parse_shard(shard) if shard else None
-    run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time())
+    run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time(),
+                     shard=str(part) if part else None)
     with db.writer_lock(path, scope=str(part or "")):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
@@ -130,7 +132,7 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | 
     run.feeds_failed = sum(p.status not in ("ok", "not_modified") for p in polls)
     progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)
     with run.stage("keep-new-entries"):
-        entries = record_polls_task(cfg, run.run_id, quote(polls))
+        entries = record_polls_task(cfg, run.run_id, quote(polls), shard)
     del fetched, polls
     run.entries_new, run.offline = entries.new, entries.offline
     if run.offline:

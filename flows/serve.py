@@ -6,6 +6,13 @@ interval (up to 15 minutes) looks to a new user as if nothing works. Prefect's t
 server (used when PREFECT_API_URL names no server) runs no scheduler — its services are off
 in that mode — so there this process makes each deployment's next scheduled run itself, as a
 server's scheduler would. With a configured server, the server's scheduler does it.
+
+With `--shards N` (N > 1) it serves N ingest deployments, ingest-shard-i-of-N with the
+parameter shard "i/N", each every 15 minutes and one run at a time, in this one process: the
+runner starts every flow run as a process of its own, so N shards ingest in parallel on N
+processes, sharing one Prefect server (a temporary one costs 5-15 s and its own database;
+N `newswatch serve` processes would start N of them) and stopped by one Ctrl-C. Each shard
+keeps its own rhythm and its own limit of one run: a slow shard delays no other.
 """
 
 from __future__ import annotations
@@ -26,12 +33,23 @@ MAINTENANCE_CRON = "30 3 * * *"  # daily, when the fewest people query the wareh
 SCHEDULE_EVERY_S = 60  # how often the temporary server's stand-in scheduler looks ahead
 
 
-def deployments(config_path: str) -> list:
+def ingest_name(index: int, count: int) -> str:
+    """The ingest deployment of shard index/count; plain "ingest" when there is one shard."""
+    return "ingest" if count == 1 else f"ingest-shard-{index}-of-{count}"
+
+
+def deployments(config_path: str, shards: int = 1) -> list:
     params = {"config_path": config_path}
+    ingests = [
+        # concurrency 1: a run that would overlap the shard's previous one waits
+        ingest.to_deployment(name=ingest_name(i, shards), interval=INGEST_EVERY,
+                             parameters=params if shards == 1 else {**params,
+                                                                    "shard": f"{i}/{shards}"},
+                             concurrency_limit=1)
+        for i in range(shards)
+    ]
     return [
-        # concurrency 1: one writer; a run that would overlap the previous one waits
-        ingest.to_deployment(name="ingest", interval=INGEST_EVERY, parameters=params,
-                             concurrency_limit=1),
+        *ingests,
         digest.to_deployment(name="digest", cron=DIGEST_CRON, parameters=params,
                              concurrency_limit=1),
         maintenance.to_deployment(name="maintenance", cron=MAINTENANCE_CRON,
@@ -77,14 +95,19 @@ async def _serve(served: list) -> None:
     from prefect.settings import PREFECT_API_URL
 
     # Without pause_on_shutdown=False, Ctrl-C leaves the deployments paused on the server.
-    runner = Runner(pause_on_shutdown=False)
+    # The limit lets every deployment run at once: the shards' ingests, digest, maintenance.
+    runner = Runner(pause_on_shutdown=False, limit=len(served))
     ids = {}
     for d in served:
         ids[d.name] = await runner.aadd_deployment(d)
+    ingests = [name for name in ids if name.startswith("ingest")]
     async with get_client() as client:
-        await client.create_flow_run_from_deployment(ids["ingest"])  # now: the first ingest
+        for name in ingests:  # now: the first ingest of each shard
+            await client.create_flow_run_from_deployment(ids[name])
     server = PREFECT_API_URL.value()
-    print(f"newswatch serve: an ingest now, then every {INGEST_EVERY.seconds // 60} minutes; "
+    what = ("an ingest" if len(ingests) == 1
+            else f"{len(ingests)} shard ingests ({', '.join(ingests)}) in parallel")
+    print(f"newswatch serve: {what} now, then every {INGEST_EVERY.seconds // 60} minutes; "
           f"the digest daily at 07:00 UTC, maintenance at 03:30 UTC. Prefect: "
           f"{server or 'a temporary server, kept by this process'}. Ctrl-C stops.",
           flush=True)
@@ -96,8 +119,8 @@ async def _serve(served: list) -> None:
             keeper.cancel()
 
 
-def serve_all(config_path: str) -> None:
+def serve_all(config_path: str, shards: int = 1) -> None:
     from prefect.exceptions import TerminationSignal
 
     with contextlib.suppress(KeyboardInterrupt, TerminationSignal):  # the way to stop it
-        asyncio.run(_serve(deployments(config_path)))  # made outside the loop: sync API
+        asyncio.run(_serve(deployments(config_path, shards)))  # made outside the loop: sync API

@@ -33,8 +33,10 @@ PREFECT_DEFAULTS = {
 HELP = """newswatch: ingest news feeds into DuckDB, watch topics, and alert.
 
 commands:
-  run      one ingest run now over the due feeds (--all-feeds: every feed)
+  run      one ingest run now over the due feeds (--all-feeds: every feed; --shard i/N: one
+           shard of the feeds, split by host)
   serve    run the ingest deployment on its schedule (every 15 min) in this process
+           (--shards N: N ingests in parallel, the feeds split by host)
   sql      run a read-only SQL query on the warehouse and print the result
   status   feeds with their last outcome and next due time; warehouse counts
   check    validate the config, feeds and topics files and say what they hold
@@ -537,7 +539,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.serve import serve_all
 
     cfg = load_config(args.config)
-    serve_all(str(cfg.path))
+    shards = cfg.ingest.shards if args.shards is None else args.shards
+    if shards < 1:
+        print(f"error: --shards {shards}: serve at least one shard, e.g. --shards 2",
+              file=sys.stderr)
+        return EXIT_USAGE
+    # A DuckDB file takes one writer at a time: shard runs side by side need a lake.
+    if shards > 1 and cfg.warehouse.backend != "ducklake":
+        print(f"error: --shards {shards}: the warehouse is a DuckDB file ({cfg.warehouse_path}),"
+              f" which takes one writer at a time, so parallel shard ingests would refuse each "
+              f"other. Set [warehouse] backend = \"ducklake\" in {cfg.path} (docs/scale-out.md)"
+              f", or serve one shard (--shards 1).", file=sys.stderr)
+        return EXIT_USAGE
+    serve_all(str(cfg.path), shards)
     return EXIT_OK
 
 
@@ -618,6 +632,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Serve the deployments through Prefect until interrupted: "
                                    "ingest every 15 minutes (one run at a time), the digest "
                                    "daily at 07:00 UTC, maintenance daily at 03:30 UTC.")
+    s.add_argument("--shards", type=int, metavar="N",
+                   help="N ingests in parallel, the feeds split by host, each every 15 "
+                        "minutes (needs a DuckLake warehouse); default: [ingest] shards")
     s.set_defaults(func=cmd_serve)
     mw = sub.add_parser("migrate-warehouse", help="copy the warehouse to another backend",
                         description="Copy every table of the configured warehouse into a new "

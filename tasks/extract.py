@@ -5,9 +5,10 @@ serialise threads), started once per run and fed page by page as the pages arriv
 extract while others download. The workers fork from a server process that imported only
 `tasks.pagetext` (trafilatura, our charset rules, the tokeniser): not Prefect, not the
 warehouse, and not the parent's threads. A run with few pages extracts in-process, because
-starting workers costs more than it saves. A page with no article (trafilatura returns
-boilerplate, or too little text) falls back to the feed's summary when there is one, and the
-outcome says so.
+starting workers costs more than it saves. With `[extract] runner = "dask"` the workers are a
+Dask cluster's instead (tasks/dask_extract.py), the same extraction. A page with no article
+(trafilatura returns boilerplate, or too little text) falls back to the feed's summary when
+there is one, and the outcome says so.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from newswatch.config import Config
 from tasks.feed_content import extract_feed_content, from_feed
 from tasks.models import Extraction, PageFetch
 from tasks.pagetext import PageText, extract_job, extract_page, start_worker
+
+if TYPE_CHECKING:
+    from tasks.dask_extract import DaskBatcher
 
 __all__ = ["Extractor", "PageText", "extract_page", "extract_pages"]
 
@@ -58,16 +63,23 @@ def start_pool(workers: int) -> Executor:
 class Extractor:
     """Extraction for one run: worker processes when the run has at least
     `[extract] pool_threshold` pages, in-process otherwise. Every chunk of the run uses the
-    same workers."""
+    same workers. With `[extract] runner = "dask"` the workers are a Dask cluster's, reached
+    through Prefect's DaskTaskRunner in batches (tasks/dask_extract.py)."""
 
     def __init__(self, cfg: Config, pages: int) -> None:
         self.cfg = cfg
         self.workers = (cfg.extract.workers or os.cpu_count() or 1
                         if pages >= cfg.extract.pool_threshold else 0)
         self.pool: Executor | None = None
+        self.dask: DaskBatcher | None = None
 
     def __enter__(self) -> Extractor:
-        if self.workers:
+        if self.workers and self.cfg.extract.runner == "dask":
+            from tasks.dask_extract import DaskBatcher, start_runner
+
+            self.dask = DaskBatcher(start_runner(self.cfg, self.workers),
+                                    self.cfg.extract.dask_batch)
+        elif self.workers:
             self.pool = start_pool(self.workers)
             for _ in range(self.workers):  # start them now: they warm up while pages download
                 self.pool.submit(int)
@@ -78,8 +90,14 @@ class Extractor:
         if self.pool is not None:
             self.pool.shutdown(wait=error is None, cancel_futures=True)
             self.pool = None
+        if self.dask is not None:
+            self.dask.close()
+            self.dask = None
 
     async def __aenter__(self) -> Extractor:
+        if self.workers and self.cfg.extract.runner == "dask":
+            # A cluster takes seconds to start or reach: off the event loop.
+            return await asyncio.to_thread(self.__enter__)
         return self.__enter__()
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -89,7 +107,9 @@ class Extractor:
     async def extract(self, page: PageFetch) -> Extraction:
         """One fetched page (fetch.ok) to its extraction, in a worker when there are any."""
         job = _job(self.cfg, page)
-        if self.pool is None:
+        if self.dask is not None:
+            text = await self.dask.extract(job)
+        elif self.pool is None:
             text = extract_job(job)
         else:
             text = await asyncio.get_running_loop().run_in_executor(self.pool, extract_job, job)
@@ -99,8 +119,12 @@ class Extractor:
         """A batch at once (re-extraction, tests): the fetched pages' extractions, in order."""
         ok = [p for p in pages if p.fetch.ok]
         jobs = [_job(self.cfg, p) for p in ok]
-        texts = (list(self.pool.map(extract_job, jobs, chunksize=8)) if self.pool is not None
-                 else [extract_job(j) for j in jobs])
+        if self.dask is not None:
+            texts = self.dask.run(jobs)
+        elif self.pool is not None:
+            texts = list(self.pool.map(extract_job, jobs, chunksize=8))
+        else:
+            texts = [extract_job(j) for j in jobs]
         return [to_extraction(self.cfg, p, t) for p, t in zip(ok, texts, strict=True)]
 
 

@@ -104,7 +104,10 @@ class NewEntries:
     offline: bool = False  # every feed failed at the network level: nobody was penalised
 
 
-def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
+def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll],
+                 shard: Shard | None = None) -> NewEntries:
+    """Store the polls; the entries to fetch are this shard's pending ones (an entry belongs
+    to the shard of the feed that first listed it), so a page is fetched by one worker."""
     now = datetime.now(UTC)
     offline = is_offline(cfg, polls)
     fetch_log, state, entries = [], [], []
@@ -118,7 +121,9 @@ def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
             "content": e.content, "author": e.author,
         } for e in p.entries]
     new, pending = db.record_polls(cfg.warehouse_path, fetch_log, state, entries)
-    to_fetch = tuple(Entry(**r) for r in pending if r["attempts"] < cfg.fetch.max_page_attempts)
+    to_fetch = tuple(Entry(**r) for r in pending
+                     if r["attempts"] < cfg.fetch.max_page_attempts
+                     and (shard is None or shard.holds(r["feed_url"])))
     return NewEntries(new=len(new), to_fetch=to_fetch, offline=offline)
 
 
@@ -129,5 +134,6 @@ def due_feeds_task(cfg: Config, now: datetime, all_feeds: bool = False,
 
 
 @stage("keep-new-entries")
-def record_polls_task(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
-    return record_polls(cfg, run_id, polls)
+def record_polls_task(cfg: Config, run_id: str, polls: list[FeedPoll],
+                      shard: Shard | None = None) -> NewEntries:
+    return record_polls(cfg, run_id, polls, shard)

@@ -21,7 +21,7 @@ def test_prefect_yaml_declares_ingest_digest_and_maintenance() -> None:
     from flows.serve import DIGEST_CRON, MAINTENANCE_CRON
 
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
-    ingest, digest, maintenance = spec["deployments"]
+    ingest, digest, maintenance, *_ = spec["deployments"]
     for d, name in ((ingest, "ingest"), (digest, "digest"), (maintenance, "maintenance")):
         assert d["name"] == name
         assert d["entrypoint"] == f"flows/{name}.py:{name}"
@@ -34,6 +34,30 @@ def test_prefect_yaml_declares_ingest_digest_and_maintenance() -> None:
     # The same schedules as `newswatch serve`.
     assert digest["schedules"] == [{"cron": DIGEST_CRON, "timezone": "UTC"}]
     assert maintenance["schedules"] == [{"cron": MAINTENANCE_CRON, "timezone": "UTC"}]
+
+
+def test_prefect_yaml_declares_an_ingest_deployment_per_shard_on_the_process_pool() -> None:
+    import yaml
+
+    from tasks.shards import parse_shard
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    shards = spec["deployments"][3:]
+    assert [d["name"] for d in shards] == ["ingest-shard-0", "ingest-shard-1"]
+    for i, d in enumerate(shards):
+        assert d["entrypoint"] == "flows/ingest.py:ingest"
+        assert d["parameters"] == {"config_path": "newswatch.toml", "shard": f"{i}/2"}
+        assert parse_shard(d["parameters"]["shard"]).index == i
+        assert d["schedules"] == [{"interval": 900}]
+        assert d["concurrency_limit"] == 1  # one run per shard; the shards run in parallel
+        assert d["work_pool"] == {"name": "newswatch"}
+    # The flow takes the parameter the deployments pass.
+    assert 'shard: str | None = None' in (ROOT / "flows/ingest.py").read_text(encoding="utf-8")
+    # The header says how to start them: a process pool and its workers.
+    header = (ROOT / "prefect.yaml").read_text(encoding="utf-8").split("name: newswatch")[0]
+    assert "prefect work-pool create newswatch --type process" in header
+    assert "prefect deploy --name 'ingest-shard-*' --name digest --name maintenance" in header
+    assert "prefect worker start --pool newswatch" in header
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """The deploy path a Prefect user follows, for real: `prefect server start` on a free loopback
-port, `prefect work-pool create`, `prefect deploy --all` from prefect.yaml, a process worker,
+port, `prefect work-pool create`, `prefect deploy` from prefect.yaml, a process worker,
 `prefect deployment run` — then the warehouse holds the seed story."""
 
 from __future__ import annotations
@@ -36,7 +36,19 @@ def _prefect(env: dict[str, str], *args: str, timeout: float = 180) -> str:
     return done.stdout
 
 
-def test_deploy_all_and_run_through_a_process_worker(tmp_path: Path) -> None:
+def _finish(api: str, started: str) -> str:
+    """Wait for the flow run `prefect deployment run` started; its final state type."""
+    flow_run_id = started.split("UUID:")[1].split()[0]
+    deadline, state = time.monotonic() + 240, ""
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=5).json()["state_type"]
+        if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            break
+        time.sleep(1)
+    return state
+
+
+def test_deploy_and_run_through_a_process_worker(tmp_path: Path) -> None:
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api,
@@ -65,27 +77,33 @@ def test_deploy_all_and_run_through_a_process_worker(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "prefect server did not start in 120 s"
             time.sleep(0.5)
         _prefect(env, "work-pool", "create", "newswatch", "--type", "process")
-        out = _prefect(env, "--no-prompt", "deploy", "--all")
-        for name in ("ingest/ingest", "digest/digest", "maintenance/maintenance"):
+        out = _prefect(env, "--no-prompt", "deploy", "--name", "ingest", "--name", "digest",
+                       "--name", "maintenance", "--name", "ingest-shard-*")
+        for name in ("ingest/ingest", "digest/digest", "maintenance/maintenance",
+                     "ingest/ingest-shard-0", "ingest/ingest-shard-1"):
             assert name in out
         worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "newswatch"], env=env,
                                   cwd=tmp_path, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, start_new_session=True)
         started = _prefect(env, "deployment", "run", "ingest/ingest",
                            "--param", f"config_path={cfg}")
-        flow_run_id = started.split("UUID:")[1].split()[0]
-        deadline, state = time.monotonic() + 240, ""
-        while time.monotonic() < deadline:
-            state = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=5).json()["state_type"]
-            if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
-                break
-            time.sleep(1)
-        assert state == "COMPLETED"
+        assert _finish(api, started) == "COMPLETED"
         with duckdb.connect(str(warehouse), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM articles").fetchone() == (7,)
             assert con.execute("SELECT count(*), max(kind) FROM alerts").fetchone() == (
                 1, "first")
             assert con.execute("SELECT status FROM runs").fetchall() == [("ok",)]
+        # A shard deployment's run passes its shard to the flow: it polls only its feeds.
+        from newswatch.config import load_config
+        from tasks.shards import shard_of
+
+        own = sum(shard_of(f.url, 2) == 0 for f in load_config(cfg).feeds if f.enabled)
+        started = _prefect(env, "deployment", "run", "ingest/ingest-shard-0",
+                           "--param", f"config_path={cfg}", "--param", "all_feeds=true")
+        assert _finish(api, started) == "COMPLETED"
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute("SELECT status, feeds_polled FROM runs ORDER BY started_at"
+                               ).fetchall() == [("ok", 3), ("ok", own)]
     finally:
         for p in (worker, server):
             if p and p.poll() is None:
