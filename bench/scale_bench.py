@@ -46,7 +46,8 @@ def write_config(folder: Path, feeds: list[str], warehouse: str) -> Path:
 def run_shards(cfg: Path, n: int, api_url: str) -> tuple[float, int]:
     """N shard processes at once; wall seconds from the first start to the last finish, and
     the peak RSS (KB) of all their process trees together."""
-    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_LOGGING_LEVEL": "WARNING",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     shard = [[] if n == 1 else ["--shard", f"{k}/{n}"] for k in range(n)]
     started = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-m", "newswatch.cli", "--config", str(cfg),
@@ -64,16 +65,25 @@ def run_shards(cfg: Path, n: int, api_url: str) -> tuple[float, int]:
     return wall, peak
 
 
-def counts(cfg: Path) -> tuple[int, float]:
-    """Articles stored, and the slowest run's body seconds, read back from the warehouse."""
+# Stages that take the lake's turn (read, decide, write): they run one shard at a time.
+TURN_STAGES = ("due-feeds", "keep-new-entries", "unfinished", "dedup", "load", "stories",
+               "match-topics", "record-alerts", "finish-chunk", "deliver-alerts")
+
+
+def counts(cfg: Path) -> tuple[int, float, float]:
+    """Articles stored, the slowest run's seconds, and the share of the runs' time spent in
+    stages that take turns, read back from the warehouse."""
+    import json
+
     from newswatch.config import load_config
     from warehouse import db
 
     with db.connect(load_config(cfg).warehouse_path, read_only=True) as con:
         articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
-        slowest = con.execute("SELECT max(epoch(finished_at) - epoch(started_at)) "
-                              "FROM runs").fetchone()[0]
-    return articles, slowest
+        runs = con.execute("SELECT epoch(finished_at) - epoch(started_at), stage_seconds "
+                           "FROM runs").fetchall()
+    turn = sum(v for _, st in runs for k, v in json.loads(st).items() if k in TURN_STAGES)
+    return articles, max(r[0] for r in runs), turn / sum(r[0] for r in runs)
 
 
 def main() -> None:
@@ -83,6 +93,7 @@ def main() -> None:
     args = ap.parse_args()
     if why := postgres.missing():
         sys.exit(why)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"  # no telemetry errors offline
     from prefect.testing.utilities import prefect_test_harness
 
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}; {args.pages} pages "
@@ -113,25 +124,34 @@ def main() -> None:
                              f'backend = "ducklake"\ncatalog = "{catalog}"\n'
                              f'data_path = "{Path(d) / f"parquet{n}"}"\n'))
         base = None
+        serials: list[float] = []
         for label, n, warehouse in settings:
             work = Path(d) / f"run-{len(rows)}"
             work.mkdir()
             cfg = write_config(work, feeds, warehouse)
             wall, peak = run_shards(cfg, n, api)
-            stored, slowest = counts(cfg)
+            stored, slowest, serial = counts(cfg)
             rate = stored / wall
             base = base or rate
+            serials.append(serial)
             rows.append(f"{label:<20} {wall:>7.1f} {stored:>8} {rate:>10.1f} {rate / base:>6.2f} "
-                        f"{slowest:>9.1f} {peak / 1024:>8.0f} MB")
+                        f"{slowest:>9.1f} {peak / 1024:>8.0f} MB {serial:>7.2f}")
             print(rows[-1], flush=True)
         parent.send("stop")
         server.join(10)
     print(f"{'setting':<20} {'wall s':>7} {'articles':>8} {'articles/s':>10} {'ratio':>6} "
-          f"{'slowest s':>9} {'peak RSS':>11}")
+          f"{'slowest s':>9} {'peak RSS':>11} {'in turn':>7}")
     print("\n".join(rows))
+    s = serials[0]
+    print(f"In the single process, {s:.0%} of the run's time is in stages that take turns on a "
+          f"lake; the rest (fetching, extracting) runs in every shard at once. With one shard per "
+          f"machine, Amdahl's law bounds the speed-up at 1 / (s + (1 - s) / N): " + ", ".join(
+              f"N={n}: {1 / (s + (1 - s) / n):.1f}x" for n in (2, 4, 8, 16)) +
+          f" (at most {1 / s:.0f}x), if the catalog and the shared storage keep up.")
     print("wall s: first start to last finish (Prefect server shared, not counted); ratio: "
           "articles/s against the DuckDB file; slowest s: the slowest run's own time; peak "
-          "RSS: every process of every shard together.")
+          "RSS: every process of every shard together; in turn: the share of the runs' time spent "
+          "in stages that take turns.")
 
 
 if __name__ == "__main__":
