@@ -5,8 +5,10 @@ SQL first narrows the articles to those that can match: every word the query nee
 *needle* (a stem cut back to what every form of the word starts with: talked, talks → "tal")
 that must stand in the article's folded text. Only those articles are read, a chunk per short
 read-only connection (an ingest gets the file between chunks), and judged by the query language
-itself, so the result is exactly what `topics test` finds. A search's hits are cached per
-warehouse state: paging or reloading does not evaluate it again until an article changes.
+itself, so the result is exactly what `topics test` finds. A search's hits are cached: paging
+or reloading evaluates nothing while no article changes, and when articles arrive or change
+only those are judged and merged in (articles are never deleted; a new one first seen before
+the newest already stored sends the search round the whole table again).
 """
 
 from __future__ import annotations
@@ -69,8 +71,29 @@ class Found:
         return Counter(h.day for h in self.hits)
 
 
-_cache: OrderedDict[tuple[Any, ...], Found] = OrderedDict()
+@dataclass
+class _Entry:
+    version: tuple[Any, ...]  # the articles' state it was computed on (web_search_version.sql)
+    found: Found
+
+
+_cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+_versions: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # path -> (file state, articles' state)
 _lock = threading.Lock()
+
+
+def _version(path: Path, wait_s: float) -> tuple[Any, ...]:
+    """The articles' state, read again only when the file has changed since the last read."""
+    state = db.web_state(path)
+    with _lock:
+        known = _versions.get(str(path))
+    if state is not None and known is not None and known[0] == state:
+        return known[1]
+    version = db.web_search_version(path, wait_s)
+    if state is not None:
+        with _lock:
+            _versions[str(path)] = (state, version)
+    return version
 
 
 def search(path: Path, wait_s: float, query: str,
@@ -82,22 +105,41 @@ def search(path: Path, wait_s: float, query: str,
     parse_query(query, aliases)
     frozen = tuple(sorted((k, tuple(v)) for k, v in (aliases or {}).items()))
     fitted = (model.trained_at, model.examples_digest) if model else None
-    key = (str(path), query, frozen, min_score, fitted, db.web_search_version(path, wait_s))
+    key = (str(path), query, frozen, min_score, fitted)
+    version = _version(path, wait_s)
     with _lock:
-        if key in _cache:
+        entry = _cache.get(key)
+        if entry is not None:
             _cache.move_to_end(key)
-            return _cache[key]
-    version = key[-1]
-    ids = db.web_search_candidates(path, wait_s, needles(parse_query(query, aliases)) or [],
-                                   unsafe_chars(), OTHER_LANGUAGES)
-    found = _evaluate(db.web_search_texts(path, wait_s, ids), query, dict(aliases or {}),
-                      min_score, model)
+    if entry is not None and entry.version == version:
+        return entry.found
+    cnf = needles(parse_query(query, aliases)) or []
+    old = entry.version if entry is not None else None
+    if (old is not None and old[1] is not None and version[0] >= old[0]
+            and db.web_search_settled(path, wait_s, old[1]) == old[3]):
+        ids = db.web_search_candidates(path, wait_s, cnf, unsafe_chars(), OTHER_LANGUAGES,
+                                       changed_since=(old[1], old[2]))
+        fresh = _evaluate(db.web_search_texts(path, wait_s, ids), query, dict(aliases or {}),
+                          min_score, model)
+        changed = db.web_search_changed(path, wait_s, old[1], old[2])
+        kept = [h for h in entry.found.hits if h.article_id not in changed]  # type: ignore[union-attr]
+        found = Found(model=model, hits=sorted(kept + fresh.hits, key=_order))
+    else:
+        ids = db.web_search_candidates(path, wait_s, cnf, unsafe_chars(), OTHER_LANGUAGES)
+        found = _evaluate(db.web_search_texts(path, wait_s, ids), query, dict(aliases or {}),
+                          min_score, model)
     found.searched = version[0]
     with _lock:
-        _cache[key] = found
+        _cache[key] = _Entry(version, found)
+        _cache.move_to_end(key)
         while len(_cache) > CACHED_SEARCHES:
             _cache.popitem(last=False)
     return found
+
+
+def _order(h: Hit) -> tuple[Any, ...]:
+    """Most probable, best, then newest first."""
+    return (-(h.probability or 0.0), -h.score, _neg(h.day), h.article_id)
 
 
 def _evaluate(chunks: Iterable[list[dict[str, Any]]], query: str,
@@ -118,8 +160,7 @@ def _evaluate(chunks: Iterable[list[dict[str, Any]]], query: str,
 
     hits = [Hit(m.article_id, m.score, m.snippet, days[m.article_id], m.probability, m.relevant)
             for m in percolate([topic], rows(), {"search": model} if model else None)]
-    found.hits = sorted(hits, key=lambda h: (-(h.probability or 0.0), -h.score, _neg(h.day),
-                                             h.article_id))
+    found.hits = sorted(hits, key=_order)
     return found
 
 
