@@ -594,14 +594,18 @@ SANDBOX_CONFIG = {
 
 @contextlib.contextmanager
 def sandboxed_reader(path: Path, *, wait_s: float = 10.0, allow_files: bool = False,
-                     memory_limit: str | None = None) -> Iterator[Any]:
+                     memory_limit: str | None = None, threads: int | None = None
+                     ) -> Iterator[Any]:
     """A read-only connection for queries written by people rather than by us: `newswatch
     sql`, and any web query box. It sees the warehouse's tables and nothing else: external
     access is off and the configuration locked (`SET`/`RESET` of any option fails), so no
     statement reads or writes another file or URL, attaches a database or loads an extension.
     `allow_files=True` is the owner's opt-in at a shell: a plain read-only connection.
-    `memory_limit` (e.g. "512MB") is fixed before the lock, for callers serving strangers."""
+    `memory_limit` (e.g. "512MB") is fixed before the lock, for callers serving strangers;
+    `threads` too (a server answering several requests at once)."""
     config = {} if allow_files else dict(SANDBOX_CONFIG)
+    if threads is not None:
+        config["threads"] = threads
     with connect(path, read_only=True, wait_s=wait_s, config=config) as con:
         if memory_limit is not None:
             con.execute("SET memory_limit = ?", [memory_limit])
@@ -760,6 +764,8 @@ def sandbox(con: Any) -> None:
 
 
 WEB_MEMORY_LIMIT = "2GB"  # a query box's query cannot take the machine from the ingest
+WEB_THREADS = 1  # a page's queries are small: one thread each (measured 0.77 of the time on a
+#                  busy 2-core machine: no worker threads to start, wake and join)
 WEB_HOLD_S = 0.4  # a page's read keeps a waiting writer out this long at most (budget: 1 s)
 WEB_WATCH_S = 0.05  # how often the watchdog looks: adds at most this to a writer's wait
 WEB_RETRIES = 25  # reads interrupted in a row before the page says busy (~one ingest run)
@@ -832,7 +838,8 @@ watchdog = _Watchdog()
 def web_reader(path: Path, wait_s: float) -> Iterator[Any]:
     """A read-only, sandboxed connection for one web request; closed when the request's reads
     are done, so a page never holds the file between requests. Watched (see above)."""
-    with sandboxed_reader(path, wait_s=wait_s, memory_limit=WEB_MEMORY_LIMIT) as con:
+    with sandboxed_reader(path, wait_s=wait_s, memory_limit=WEB_MEMORY_LIMIT,
+                          threads=WEB_THREADS) as con:
         key = watchdog.add(con, path) if isinstance(path, Path) else None
         try:
             yield con
@@ -888,11 +895,12 @@ def web_topic(path: Path, wait_s: float, topic: str, limit: int, offset: int
     """A topic's matches and stories per day (and in total), one page of its stories and their
     matches."""
     def work(con: Any) -> dict[str, Any]:
-        rows = _fetch(con, "web_topic_days", {"topic": topic})
+        con.execute(_sql_for(con, "web_topic_hits"), {"topic": topic})  # read by the next three
+        rows = _fetch(con, "web_topic_days")
         stories = _fetch(con, "web_topic_stories", {"topic": topic, "limit": limit,
                                                     "offset": offset})
         matches = _fetch(con, "web_topic_matches", {
-            "topic": topic, "story_ids": [s["story_id"] for s in stories]})
+            "story_ids": [s["story_id"] for s in stories]})
         total = next((r for r in rows if r["day"] is None), {"articles": 0, "stories": 0})
         return {"total": total, "days": [r for r in rows if r["day"] is not None],
                 "stories": stories, "matches": matches}

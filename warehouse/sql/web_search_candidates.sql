@@ -13,7 +13,8 @@ FROM (SELECT article_id, title, text, language, all_text,
                    coalesce(title, '') || ' ' || text AS all_text
             FROM articles
             WHERE rowid BETWEEN $lo AND $hi
-              AND ($all OR first_seen_at >= $newest OR updated_at >= $updated)))
+              AND ($all OR first_seen_at >= $newest OR updated_at >= $updated
+                   OR ($updated IS NULL AND updated_at IS NOT NULL))))
 WHERE len($cnf) = 0
    OR list_bool_and(list_transform($cnf, lambda clause:
           list_bool_or(list_transform(clause, lambda needle: contains(hay, needle)))))
