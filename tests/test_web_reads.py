@@ -136,3 +136,19 @@ def test_a_kept_search_brought_up_to_date_finds_what_a_new_one_finds(
     ids = {h.article_id for h in updated.hits}
     assert ("new0" in ids) == (query != "kalo NOT zeppelin")
     assert ("a0000020" in ids) == (query == "kalo NOT zeppelin")
+
+
+def test_pages_read_at_once_in_one_process(tmp_path: Path) -> None:
+    """DuckDB shares a file's instance within a process and the sandbox locks its settings:
+    reads from several request threads at once still each get a working connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "nw.duckdb"
+    db.migrate(path)
+
+    def read(_: int) -> list[tuple]:
+        return db._web_read(path, 5, lambda con: (time.sleep(0.02), con.execute(
+            "SELECT current_setting('TimeZone'), count(*) FROM range(3)").fetchall())[1])
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(read, range(40))) == [[("UTC", 3)]] * 40

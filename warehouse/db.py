@@ -832,14 +832,18 @@ class _Watchdog:
 
 
 watchdog = _Watchdog()
+# DuckDB shares one database instance among a process's connections to a file, and the first
+# sandboxed one locks its configuration: a second opened meanwhile could not set its time zone.
+# So a process's page reads take turns; each is short, and the file is let go in between.
+_web_turn = threading.Lock()
 
 
 @contextlib.contextmanager
 def web_reader(path: Path, wait_s: float) -> Iterator[Any]:
     """A read-only, sandboxed connection for one web request; closed when the request's reads
     are done, so a page never holds the file between requests. Watched (see above)."""
-    with sandboxed_reader(path, wait_s=wait_s, memory_limit=WEB_MEMORY_LIMIT,
-                          threads=WEB_THREADS) as con:
+    with _web_turn, sandboxed_reader(path, wait_s=wait_s, memory_limit=WEB_MEMORY_LIMIT,
+                                     threads=WEB_THREADS) as con:
         key = watchdog.add(con, path) if isinstance(path, Path) else None
         try:
             yield con
