@@ -3,12 +3,13 @@ what `newswatch topics test` does, kept in memory for paging and never saved.
 
 SQL first narrows the articles to those that can match: every word the query needs leaves a
 *needle* (a stem cut back to what every form of the word starts with: talked, talks → "tal")
-that must stand in the article's folded text. Only those articles are read, a chunk per short
-read-only connection (an ingest gets the file between chunks), and judged by the query language
-itself, so the result is exactly what `topics test` finds. A search's hits are cached: paging
-or reloading evaluates nothing while no article changes, and when articles arrive or change
-only those are judged and merged in (articles are never deleted; a new one first seen before
-the newest already stored sends the search round the whole table again).
+that must stand in the article's folded text. The table is scanned a chunk of rows per short
+read-only connection (an ingest gets the file between chunks), and the articles that pass are
+judged by the query language itself, so the result is exactly what `topics test` finds. A
+search's hits are kept: paging or reloading evaluates nothing while no article changes, and
+when articles arrive or change only those are judged and merged in (articles are never
+deleted; a new one first seen before the newest already stored sends the search round the
+whole table again).
 """
 
 from __future__ import annotations
@@ -117,17 +118,16 @@ def search(path: Path, wait_s: float, query: str,
     old = entry.version if entry is not None else None
     if (old is not None and old[1] is not None and version[0] >= old[0]
             and db.web_search_settled(path, wait_s, old[1]) == old[3]):
-        ids = db.web_search_candidates(path, wait_s, cnf, unsafe_chars(), OTHER_LANGUAGES,
-                                       changed_since=(old[1], old[2]))
-        fresh = _evaluate(db.web_search_texts(path, wait_s, ids), query, dict(aliases or {}),
-                          min_score, model)
+        fresh = _evaluate(db.web_search_candidates(
+            path, wait_s, cnf, unsafe_chars(), OTHER_LANGUAGES, changed_since=(old[1], old[2])),
+            query, dict(aliases or {}), min_score, model)
         changed = db.web_search_changed(path, wait_s, old[1], old[2])
         kept = [h for h in entry.found.hits if h.article_id not in changed]  # type: ignore[union-attr]
         found = Found(model=model, hits=sorted(kept + fresh.hits, key=_order))
     else:
-        ids = db.web_search_candidates(path, wait_s, cnf, unsafe_chars(), OTHER_LANGUAGES)
-        found = _evaluate(db.web_search_texts(path, wait_s, ids), query, dict(aliases or {}),
-                          min_score, model)
+        found = _evaluate(db.web_search_candidates(path, wait_s, cnf, unsafe_chars(),
+                                                   OTHER_LANGUAGES),
+                          query, dict(aliases or {}), min_score, model)
     found.searched = version[0]
     with _lock:
         _cache[key] = _Entry(version, found)

@@ -947,32 +947,23 @@ def web_search_changed(path: Path, wait_s: float, newest: datetime, updated: dat
 
 
 def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]],
-                          unsafe: str, other_languages: Sequence[str], chunk: int = 20_000,
-                          changed_since: tuple[Any, Any] | None = None) -> list[str]:
-    """The ids of the articles that may match (see web_search_candidates.sql), `chunk` rows
-    of the table per short read (a range of rowids: DuckDB skips the rest). `changed_since`
-    (first seen, updated) narrows to the articles first seen or changed since then."""
+                          unsafe: str, other_languages: Sequence[str], chunk: int = 10_000,
+                          changed_since: tuple[Any, Any] | None = None
+                          ) -> Iterator[list[dict[str, Any]]]:
+    """The articles that may match (see web_search_candidates.sql) with what the query
+    language reads of them, `chunk` rows of the table per short read (a range of rowids:
+    DuckDB skips the rest); the file is let go before a chunk is handed over, so an ingest
+    never waits while a search judges it. `changed_since` (first seen, updated) narrows to
+    the articles first seen or changed since then."""
     last = _web_read(path, wait_s, lambda con: con.execute(
         "SELECT coalesce(max(rowid), -1) FROM articles").fetchone()[0])
     newest, updated = changed_since or (None, None)
-    found: list[str] = []
     for lo in range(0, last + 1, chunk):
         params = {"cnf": [list(c) for c in cnf], "unsafe": unsafe,
                   "other_languages": list(other_languages), "lo": lo, "hi": lo + chunk - 1,
                   "all": changed_since is None, "newest": newest, "updated": updated}
-        found += _web_read(path, wait_s, lambda con, p=params: [  # type: ignore[misc]
-            r[0] for r in con.execute(_sql_for(con, "web_search_candidates"), p).fetchall()])
-    return sorted(found)
-
-
-def web_search_texts(path: Path, wait_s: float, ids: Sequence[str], chunk: int = 1000
-                     ) -> Iterator[list[dict[str, Any]]]:
-    """The articles `ids`, a chunk per short read: the file is let go before the chunk is
-    handed over, so an ingest never waits while a search evaluates its query."""
-    for start in range(0, len(ids), chunk):
-        part = list(ids[start:start + chunk])
-        yield _web_read(path, wait_s, lambda con, p=part: _fetch(  # type: ignore[misc]
-            con, "web_search_texts", {"ids": p}))
+        yield _web_read(path, wait_s, lambda con, p=params: _fetch(  # type: ignore[misc]
+            con, "web_search_candidates", p))
 
 
 def fold_chars(codepoints: Sequence[int]) -> dict[int, str]:
