@@ -1,296 +1,137 @@
-"""Scale benchmark: whole ingest runs over real news pages served on loopback, against bare
-trafilatura on the same pages, same machine, same run.
+"""Scale-out benchmark: 1, 2 and 4 shard workers (`newswatch run --shard k/N`, N processes at
+once) over the same simulated world into one DuckLake whose catalog is a real PostgreSQL server,
+beside one process into a DuckDB file (the embedded default) on the same world, same run.
 
-Pages: Mozilla Readability's 130 real pages (NEWSWATCH_CORPUS/extraction/readability-pages),
-copied to reach the batch size. Copy k > 0 of a page has the words of each text node shuffled
-(seeded by k) and its rel=canonical / og:url neutralised, so every copy is a new article of the
-same size and structure (the same extraction work) rather than a duplicate. They are served
-by a separate process on 20 loopback hosts, listed by one feed per host.
+The world is extract_bench's: Mozilla Readability's 130 real pages (NEWSWATCH_CORPUS), copied
+with shuffled words to reach --pages, served by a separate process on 20 loopback hosts with one
+feed each (politeness off: this measures the pipeline, not the pauses). All processes talk to
+one Prefect server started here, so no run pays for a temporary one. For each setting it
+prints the wall time from the first start to the last finish, articles/s, the ratio to the
+DuckDB file, the slowest shard's body time and the peak RSS of all processes together.
 
-For each batch size it prints:
-- bare: `trafilatura.extract` on the page bytes in one warm process per core (median of 3);
-- extract alone: our extraction of the same pages in memory (`Extractor.extract_all`, the
-  workers started inside the measurement, as a run starts them);
-- the fetch-extract stage of a real run (`newswatch run` path, all feeds, fresh warehouse):
-  pages downloaded over loopback and extracted as they arrive;
-- the whole run's stages (the flow's body: everything but Prefect's start-up);
-- Prefect's start-up, and the peak RSS of the run's process tree (the run, its extraction
-  workers and Prefect's temporary server), sampled every 50 ms.
-
-    NEWSWATCH_CORPUS=../shared/corpus python bench/scale_bench.py [--sizes 200 2000 10000]
+    NEWSWATCH_CORPUS=../shared/corpus python bench/scale_bench.py [--pages 4000] [--workers 1 2 4]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
-import random
-import re
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-HOSTS = 20
-_SPLIT = re.compile(r"(<script.*?</script>|<style.*?</style>|<!--.*?-->|<[^>]+>)", re.S | re.I)
-_CANONICAL = re.compile(r"rel\s*=\s*[\"']?canonical|og:url", re.I)
+from bench.extract_bench import build_site, serve, tree_rss_kb  # noqa: E402
+from tests import postgres  # noqa: E402
 
 
-def corpus_pages() -> list[bytes]:
-    root = os.environ.get("NEWSWATCH_CORPUS")
-    if not root:
-        sys.exit("set NEWSWATCH_CORPUS to the shared corpus (../shared/corpus)")
-    pages = Path(root) / "extraction" / "readability-pages" / "test" / "test-pages"
-    return [(d / "source.html").read_bytes() for d in sorted(pages.iterdir())]
-
-
-def variant(page: bytes, k: int) -> bytes:
-    """Copy k of a page: same markup, each text node's words shuffled, no canonical URL."""
-    if k == 0:
-        return page
-    rnd = random.Random(k)
-    html = _CANONICAL.sub(lambda m: "rel=\"x-none\"" if "rel" in m.group(0).lower()
-                          else "og:x-none", page.decode("utf-8", "replace"))
-    parts = _SPLIT.split(html)
-    for i in range(0, len(parts), 2):  # even parts are text between tags
-        words = parts[i].split()
-        if len(words) > 3:
-            rnd.shuffle(words)
-            parts[i] = " ".join(words)
-    return "".join(parts).encode()
-
-
-def build_site(folder: Path, n: int) -> list[bytes]:
-    """Write n pages and one RSS feed per host; return the page bodies."""
-    base = corpus_pages()
-    bodies = []
-    for i in range(n):
-        body = variant(base[i % len(base)], i // len(base))
-        (folder / f"{i}.html").write_bytes(body)
-        bodies.append(body)
-    return bodies
-
-
-def serve(folder: Path, n: int, conn) -> None:  # type: ignore[no-untyped-def]
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    hosts = [f"127.0.0.{10 + h}" for h in range(HOSTS)]
-    servers = [ThreadingHTTPServer((h, 0), BaseHTTPRequestHandler) for h in hosts]
-    ports = {h: s.server_address[1] for h, s in zip(hosts, servers, strict=True)}
-    feeds = {}
-    for h_i, h in enumerate(hosts):
-        items = "".join(
-            f"<item><title>Page {i}</title><link>http://{h}:{ports[h]}/p/{i}.html</link>"
-            f"<guid>p{i}</guid><pubDate>Mon, 10 Feb 2025 08:00:00 GMT</pubDate></item>"
-            for i in range(h_i, n, HOSTS))
-        feeds[h] = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-                    f"<title>host {h_i}</title><link>http://{h}/</link>{items}"
-                    f"</channel></rss>").encode()
-
-    def handler(host: str) -> type:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                if self.path == "/feed.xml":
-                    body, ctype = feeds[host], "application/rss+xml; charset=utf-8"
-                else:
-                    body = (folder / self.path.rsplit("/", 1)[-1]).read_bytes()
-                    ctype = "text/html; charset=utf-8"
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
-
-    for h, s in zip(hosts, servers, strict=True):
-        s.RequestHandlerClass = handler(h)
-        s.daemon_threads = True
-        threading.Thread(target=s.serve_forever, daemon=True).start()
-    conn.send([f"http://{h}:{ports[h]}/feed.xml" for h in hosts])
-    conn.recv()  # "stop"
-
-
-def write_config(folder: Path, feeds: list[str], chunk: int) -> Path:
+def write_config(folder: Path, feeds: list[str], warehouse: str) -> Path:
     (folder / "feeds.toml").write_text("".join(
         f'[[feed]]\nname = "host {i}"\nurl = "{u}"\n\n' for i, u in enumerate(feeds)))
     (folder / "topics.toml").write_text((ROOT / "seeds" / "topics.toml").read_text())
     cfg = folder / "newswatch.toml"
     cfg.write_text(
-        '[warehouse]\npath = "nw.duckdb"\n[sources]\nfeeds = "feeds.toml"\n'
+        f'[warehouse]\npath = "nw.duckdb"\n{warehouse}[sources]\nfeeds = "feeds.toml"\n'
         'topics = "topics.toml"\n[alerts]\nlog = "alerts.jsonl"\nterminal = false\n'
         '[fetch]\nallow_private_networks = true\nallowed_networks = "127.0.0.0/8"\n'
-        "per_host_interval_s = 0.0\ntotal_concurrency = 40\n"
-        f"[ingest]\nchunk_pages = {chunk}\n")
+        "per_host_interval_s = 0.0\ntotal_concurrency = 40\n")
     return cfg
 
 
-# --- bare trafilatura ----------------------------------------------------------------------
-
-def _bare(body: bytes) -> int:
-    import trafilatura
-
-    return len(trafilatura.extract(body) or "")
-
-
-def bare_rate(bodies: list[bytes], reps: int = 3) -> float:
-    """Pages/s of trafilatura.extract in one warm process per core (median of reps)."""
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(os.cpu_count() or 1) as pool:
-        pool.map(_bare, bodies[:8], chunksize=1)  # warm: imports and trafilatura's lazy state
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            pool.map(_bare, bodies, chunksize=4)
-            times.append(time.perf_counter() - t)
-    return len(bodies) / statistics.median(times)
-
-
-# --- our side ------------------------------------------------------------------------------
-
-def extract_alone(cfg_path: Path, folder: Path, n: int) -> float:
-    """Pages/s of our extraction over the pages in memory, workers started inside."""
-    from datetime import UTC, datetime
-
-    from newswatch.config import load_config
-    from tasks.extract import Extractor
-    from tasks.models import Entry, FetchResult, PageFetch
-
-    cfg = load_config(cfg_path)
-    now = datetime.now(UTC)
-    pages = [PageFetch(Entry(f"http://127.0.0.1/p/{i}.html", "f", None, None, None, None, "o"),
-                       FetchResult(f"http://127.0.0.1/p/{i}.html", "ok", "ok", now,
-                                   body=(folder / f"{i}.html").read_bytes(),
-                                   headers={"content-type": "text/html; charset=utf-8"}))
-             for i in range(n)]
-    t = time.perf_counter()
-    with Extractor(cfg, n) as ex:
-        ex.extract_all(pages)
-    return n / (time.perf_counter() - t)
-
-
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{d}/stat").read_text()
-            status = Path(f"/proc/{d}/status").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(d))
-        m = re.search(r"VmRSS:\s+(\d+)", status)
-        rss[int(d)] = int(m.group(1)) if m else 0
-    total, todo = 0, [root]
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        todo += children.get(p, [])
-    return total
-
-
-def run_ingest(cfg: Path) -> tuple[dict, int]:
-    """One `newswatch run --all-feeds` path in a child process; its summary and peak RSS."""
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_LOGGING_LEVEL": "WARNING",
-           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
-    out = cfg.parent / "summary.json"
-    child = subprocess.Popen([sys.executable, __file__, "--child", str(cfg), str(out)],
-                             env=env, cwd=ROOT)
+def run_shards(cfg: Path, n: int, api_url: str) -> tuple[float, int]:
+    """N shard processes at once; wall seconds from the first start to the last finish, and
+    the peak RSS (KB) of all their process trees together."""
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    shard = [[] if n == 1 else ["--shard", f"{k}/{n}"] for k in range(n)]
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "newswatch.cli", "--config", str(cfg),
+                               "run", "--all-feeds", *s], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for s in shard]
     peak = 0
-    while child.poll() is None:
-        peak = max(peak, tree_rss_kb(child.pid))
-        time.sleep(0.05)
-    if child.returncode:
-        sys.exit(f"the ingest run failed ({child.returncode})")
-    return json.loads(out.read_text()), peak
+    while any(p.poll() is None for p in procs):
+        peak = max(peak, sum(tree_rss_kb(p.pid) for p in procs if p.poll() is None))
+        time.sleep(0.1)
+    wall = time.perf_counter() - started
+    for p in procs:
+        if p.returncode:
+            sys.exit(f"a shard failed ({p.returncode}): {p.stderr.read()[-2000:]}")
+    return wall, peak
 
 
-def child(cfg: str, out: str) -> None:
-    import asyncio
-    import dataclasses
+def counts(cfg: Path) -> tuple[int, float]:
+    """Articles stored, and the slowest run's body seconds, read back from the warehouse."""
+    from newswatch.config import load_config
+    from warehouse import db
 
-    called = time.time()
-    from flows.ingest import ingest
-
-    s = asyncio.run(ingest(cfg, all_feeds=True))
-    out_d = dataclasses.asdict(s)
-    out_d["prefect_startup_s"] = s.flow_started - called
-    Path(out).write_text(json.dumps(out_d))
+    with db.connect(load_config(cfg).warehouse_path, read_only=True) as con:
+        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        slowest = con.execute("SELECT max(epoch(finished_at) - epoch(started_at)) "
+                              "FROM runs").fetchone()[0]
+    return articles, slowest
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 10000])
-    ap.add_argument("--chunk", type=int, default=None, help="[ingest] chunk_pages")
-    ap.add_argument("--run-only", action="store_true",
-                    help="skip bare trafilatura and the in-memory extraction (for the peak "
-                         "RSS of a big run; the ratios then print as nan)")
-    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--pages", type=int, default=4000)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     args = ap.parse_args()
-    if args.child:
-        child(*args.child)
-        return
-    from newswatch.config import IngestConfig
+    if why := postgres.missing():
+        sys.exit(why)
+    from prefect.testing.utilities import prefect_test_harness
 
-    chunk = args.chunk or IngestConfig().chunk_pages
-    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} (a shared machine: "
-          f"compare the ratios, measured side by side); chunk_pages {chunk}")
-    head = (f"{'pages':>6} {'bare/s':>7} {'alone/s':>8} {'ratio':>6} {'fetch+x/s':>9} "
-            f"{'ratio':>6} {'run/s':>6} {'ratio':>6} {'prefect s':>9} {'peak RSS':>9}")
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}; {args.pages} pages "
+          f"on 20 hosts", flush=True)
     rows = []
-    for n in args.sizes:
-        with tempfile.TemporaryDirectory() as d:
-            folder = Path(d)
-            site = folder / "site"
-            site.mkdir()
-            bodies = build_site(site, n)
-            ctx = multiprocessing.get_context("spawn")
-            parent, conn = ctx.Pipe()
-            server = ctx.Process(target=serve, args=(site, n, conn), daemon=True)
-            server.start()
-            feeds = parent.recv()
-            work = folder / "run"
+    with tempfile.TemporaryDirectory() as d, prefect_test_harness(), \
+            postgres.postgres_server("bench") as dsn:
+        from prefect.settings import PREFECT_API_URL
+
+        api = PREFECT_API_URL.value()
+        site = Path(d) / "site"
+        site.mkdir()
+        build_site(site, args.pages)
+        ctx = multiprocessing.get_context("spawn")
+        parent, conn = ctx.Pipe()
+        server = ctx.Process(target=serve, args=(site, args.pages, conn), daemon=True)
+        server.start()
+        feeds = parent.recv()
+        import psycopg
+
+        settings = [("duckdb file", 1, "")]
+        for n in args.workers:
+            db_name = f"lake{n}"
+            with psycopg.connect(dsn, autocommit=True) as pg:
+                pg.execute(f"CREATE DATABASE {db_name}")
+            catalog = dsn.replace("dbname=bench", f"dbname={db_name}")
+            settings.append((f"lake, {n} shard(s)", n,
+                             f'backend = "ducklake"\ncatalog = "{catalog}"\n'
+                             f'data_path = "{Path(d) / f"parquet{n}"}"\n'))
+        base = None
+        for label, n, warehouse in settings:
+            work = Path(d) / f"run-{len(rows)}"
             work.mkdir()
-            cfg = write_config(work, feeds, chunk)
-            bare = float("nan") if args.run_only else bare_rate(bodies)
-            del bodies
-            alone = float("nan") if args.run_only else extract_alone(cfg, site, n)
-            summary, peak = run_ingest(cfg)
-            parent.send("stop")
-            server.join(10)
-        stages = summary["stage_seconds"]
-        fx = n / stages["fetch-extract"]
-        whole = n / summary["body_seconds"]
-        rows.append(f"{n:>6} {bare:>7.1f} {alone:>8.1f} {alone / bare:>6.2f} {fx:>9.1f} "
-                    f"{fx / bare:>6.2f} {whole:>6.1f} {whole / bare:>6.2f} "
-                    f"{summary['prefect_startup_s']:>9.1f} {peak / 1024:>7.0f} MB")
-        print(f"  {n} pages: {summary['articles_new']} new articles in {summary['chunks']} "
-              f"chunk(s); stages: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()),
-              flush=True)
-    print(head)
+            cfg = write_config(work, feeds, warehouse)
+            wall, peak = run_shards(cfg, n, api)
+            stored, slowest = counts(cfg)
+            rate = stored / wall
+            base = base or rate
+            rows.append(f"{label:<20} {wall:>7.1f} {stored:>8} {rate:>10.1f} {rate / base:>6.2f} "
+                        f"{slowest:>9.1f} {peak / 1024:>8.0f} MB")
+            print(rows[-1], flush=True)
+        parent.send("stop")
+        server.join(10)
+    print(f"{'setting':<20} {'wall s':>7} {'articles':>8} {'articles/s':>10} {'ratio':>6} "
+          f"{'slowest s':>9} {'peak RSS':>11}")
     print("\n".join(rows))
-    print("bare/s: trafilatura.extract, one warm process per core; alone/s: our extraction "
-          "of the pages in memory, workers started inside; fetch+x/s: the run's fetch-extract "
-          "stage over loopback; run/s: the run's stages end to end (Prefect's start-up "
-          "excluded, shown apart); peak RSS: the run's process tree.")
+    print("wall s: first start to last finish (Prefect server shared, not counted); ratio: "
+          "articles/s against the DuckDB file; slowest s: the slowest run's own time; peak "
+          "RSS: every process of every shard together.")
 
 
 if __name__ == "__main__":

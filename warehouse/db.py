@@ -1016,3 +1016,55 @@ def articles_for_training(path: Path, article_ids: Sequence[str], wait_s: float
     with connect(path, read_only=True, wait_s=wait_s) as con:
         con.register("batch", table)
         return _fetch(con, "articles_for_training")
+
+
+# --- Moving a warehouse between backends ---------------------------------------------------
+
+class CopyError(Exception):
+    """The destination is not empty, or a table's count differed after the copy."""
+
+
+def _attach_source(con: Any, source: Target) -> None:
+    if isinstance(source, Lake):
+        con.execute(f"ATTACH '{source.attach_uri}' AS src "
+                    f"(DATA_PATH '{source.data_path}', READ_ONLY)")
+    else:
+        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+
+
+def copy_warehouse(source: Target, dest: Target) -> list[tuple[str, int, int]]:
+    """Copy every table of `source` into `dest` (DuckDB file → lake, or back), which is brought
+    to the latest schema first and must hold no articles yet. Returns (table, rows in source,
+    rows in dest) per table; raises CopyError if any differ. The source is only read."""
+    migrate(dest)
+    with turn(dest), connect(dest) as con:
+        if not isinstance(dest, Lake):  # the file's connection needs the lake's extensions
+            for ext in extension_paths():
+                con.execute(f"LOAD '{ext}'")
+        here = con.execute("SELECT current_database()").fetchone()[0]
+        _attach_source(con, source)
+        held = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        if held:
+            raise CopyError(f"{dest} already holds {held} article(s); copy into a new, empty "
+                            f"warehouse (a new catalog database and data path).")
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' "
+            "AND schema_name = 'main' AND table_name <> 'schema_migrations' "
+            "ORDER BY table_name").fetchall()]
+        counts = []
+        for table in tables:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f'DELETE FROM "{here}".main.{table}')  # what a backfill may have made
+            con.execute(f'INSERT INTO "{here}".main.{table} BY NAME '
+                        f"SELECT * FROM src.main.{table}")
+            con.execute("COMMIT")
+            counts.append((table,
+                           con.execute(f"SELECT count(*) FROM src.main.{table}").fetchone()[0],
+                           con.execute(f'SELECT count(*) FROM "{here}".main.{table}'
+                                       ).fetchone()[0]))
+        con.execute("DETACH src")
+    bad = [c for c in counts if c[1] != c[2]]
+    if bad:
+        raise CopyError("counts differ after the copy: " + ", ".join(
+            f"{t} {a} → {b}" for t, a, b in bad))
+    return counts
