@@ -83,18 +83,21 @@ _versions: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # path -> (file state, a
 _lock = threading.Lock()
 
 
-def _version(path: Path, wait_s: float) -> tuple[Any, ...]:
-    """The articles' state, read again only when the file has changed since the last read."""
+def _version(path: Path, wait_s: float, ids: Sequence[str]
+             ) -> tuple[tuple[Any, ...], dict[str, dict[str, Any]] | None]:
+    """The articles' state, read again only when the file has changed since the last read;
+    then on the same connection the articles `ids` (the page a kept search would show), else
+    None."""
     state = db.web_state(path)
     with _lock:
         known = _versions.get(str(path))
     if state is not None and known is not None and known[0] == state:
-        return known[1]
-    version = db.web_search_version(path, wait_s)
+        return known[1], None
+    version, articles = db.web_search_version(path, wait_s, ids)
     if state is not None:
         with _lock:
             _versions[str(path)] = (state, version)
-    return version
+    return version, articles
 
 
 def search(path: Path, wait_s: float, query: str,
@@ -103,17 +106,27 @@ def search(path: Path, wait_s: float, query: str,
     """Every stored article matching `query`, with `model`'s probability when given (a topic's
     model, for the topic's own query). Raises QueryError (with the position and the fix) for
     a query that cannot run, before reading anything."""
+    return search_shown(path, wait_s, query, aliases, min_score, model)[0]
+
+
+def search_shown(path: Path, wait_s: float, query: str,
+                 aliases: Mapping[str, Sequence[str]] | None = None, min_score: float = 0.0,
+                 model: Model | None = None, shown: slice = slice(0)
+                 ) -> tuple[Found, dict[str, dict[str, Any]] | None]:
+    """search(), and the articles of hits[shown] when they were read on the way (a kept
+    search checked on one connection), else None: the caller reads them."""
     parse_query(query, aliases)
     frozen = tuple(sorted((k, tuple(v)) for k, v in (aliases or {}).items()))
     fitted = (model.trained_at, model.examples_digest) if model else None
     key = (str(path), query, frozen, min_score, fitted)
-    version = _version(path, wait_s)
     with _lock:
         entry = _cache.get(key)
         if entry is not None:
             _cache.move_to_end(key)
+    version, articles = _version(
+        path, wait_s, [h.article_id for h in entry.found.hits[shown]] if entry else [])
     if entry is not None and entry.version == version:
-        return entry.found
+        return entry.found, articles
     cnf = needles(parse_query(query, aliases)) or []
     old = entry.version if entry is not None else None
     if (old is not None and old[1] is not None and version[0] >= old[0]
@@ -134,7 +147,7 @@ def search(path: Path, wait_s: float, query: str,
         _cache.move_to_end(key)
         while len(_cache) > CACHED_SEARCHES:
             _cache.popitem(last=False)
-    return found
+    return found, None
 
 
 def _order(h: Hit) -> tuple[Any, ...]:

@@ -34,7 +34,7 @@ from starlette.templating import Jinja2Templates
 
 from newswatch import charts
 from newswatch.config import Config, TopicSpec
-from newswatch.search import Found, search
+from newswatch.search import search_shown
 from tasks.topics import QueryError
 from warehouse import db
 
@@ -314,12 +314,14 @@ def create_app(cfg: Config) -> Starlette:
                  what: str, model: Any = None) -> dict:
         size = _int(request, "size", RESULTS_PER_PAGE, 1, 100)
         page = _int(request, param, 1, 1, 10**6)
+        window = slice((page - 1) * size, page * size)
         try:
-            found: Found = search(path, wait, q, aliases, min_score, model)
+            found, articles = search_shown(path, wait, q, aliases, min_score, model, window)
         except QueryError as e:
             return {"q": q, "error": f"bad query: {e}"}
-        shown = found.hits[(page - 1) * size: page * size]
-        articles = reads(db.web_articles, tuple(h.article_id for h in shown))
+        shown = found.hits[window]
+        if articles is None:
+            articles = reads(db.web_articles, tuple(h.article_id for h in shown))
         chart = None
         if found.hits:
             days = {date.fromisoformat(d): (n, 0) for d, n in found.per_day.items()}

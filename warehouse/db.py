@@ -930,9 +930,17 @@ def web_feeds(path: Path, wait_s: float, since: datetime, runs: int
         _fetch(con, "web_feeds", {"since": since}), _fetch(con, "web_runs", {"limit": runs})))
 
 
-def web_search_version(path: Path, wait_s: float) -> tuple[Any, ...]:
-    return _web_read(path, wait_s, lambda con: tuple(
-        con.execute(_sql_for(con, "web_search_version")).fetchone()))
+def web_search_version(path: Path, wait_s: float, ids: Sequence[str] = ()
+                       ) -> tuple[tuple[Any, ...], dict[str, dict[str, Any]] | None]:
+    """The articles' state (web_search_version.sql), and on the same connection the articles
+    `ids` as web_articles reads them (None for no ids)."""
+    def work(con: Any) -> tuple[tuple[Any, ...], dict[str, dict[str, Any]] | None]:
+        version = tuple(con.execute(_sql_for(con, "web_search_version")).fetchone())
+        if not ids:
+            return version, None
+        rows = _fetch(con, "web_articles", {"ids": list(ids)})
+        return version, {r["article_id"]: r for r in rows}
+    return _web_read(path, wait_s, work)
 
 
 def web_search_settled(path: Path, wait_s: float, newest: datetime) -> int:
