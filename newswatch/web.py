@@ -107,13 +107,18 @@ class Reads:
         if state is not None and kept is not None and kept[0] == state:
             return kept[1]
         value = read(self.path, self.wait_s, *args)
+        self.keep(state, value, read, *args)
+        return value
+
+    def keep(self, state: Any, value: Any, read: Any, *args: Any) -> None:
+        """Keep `value` as what read(*args) gave at `state` (web_state before it was read)."""
         if state is not None:
             with self.lock:
+                key = (read.__name__, *args)
                 self.kept[key] = (state, value)
                 self.kept.move_to_end(key)
                 while len(self.kept) > PAGE_READS_CACHED:
                     self.kept.popitem(last=False)
-        return value
 
 
 def _buckets(start: date, end: date) -> tuple[str, list[date]]:
@@ -315,13 +320,17 @@ def create_app(cfg: Config) -> Starlette:
         size = _int(request, "size", RESULTS_PER_PAGE, 1, 100)
         page = _int(request, param, 1, 1, 10**6)
         window = slice((page - 1) * size, page * size)
+        state = db.web_state(path)
         try:
             found, articles = search_shown(path, wait, q, aliases, min_score, model, window)
         except QueryError as e:
             return {"q": q, "error": f"bad query: {e}"}
         shown = found.hits[window]
+        ids = tuple(h.article_id for h in shown)
         if articles is None:
-            articles = reads(db.web_articles, tuple(h.article_id for h in shown))
+            articles = reads(db.web_articles, ids)
+        else:  # read with the search's check: kept as if read on their own
+            reads.keep(state, articles, db.web_articles, ids)
         chart = None
         if found.hits:
             days = {date.fromisoformat(d): (n, 0) for d, n in found.per_day.items()}

@@ -766,7 +766,8 @@ def sandbox(con: Any) -> None:
 WEB_MEMORY_LIMIT = "2GB"  # a query box's query cannot take the machine from the ingest
 WEB_THREADS = 1  # a page's queries are small: one thread each (measured 0.77 of the time on a
 #                  busy 2-core machine: no worker threads to start, wake and join)
-WEB_HOLD_S = 0.4  # a page's read keeps a waiting writer out this long at most (budget: 1 s)
+WEB_HOLD_S = 0.25  # a page's read keeps a waiting writer out this long at most (budget: 1 s;
+#                   a machine loaded 15× over its cores doubled the rest of the wait)
 WEB_WATCH_S = 0.05  # how often the watchdog looks: adds at most this to a writer's wait
 WEB_RETRIES = 25  # reads interrupted in a row before the page says busy (~one ingest run)
 
