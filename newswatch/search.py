@@ -3,10 +3,13 @@ what `newswatch topics test` does, kept in memory for paging and never saved.
 
 SQL first narrows the articles to those that can match: every word the query needs leaves a
 *needle* (a stem cut back to what every form of the word starts with: talked, talks → "tal")
-that must stand in the article's folded text. Only those articles are read, a chunk per short
-read-only connection (an ingest gets the file between chunks), and judged by the query language
-itself, so the result is exactly what `topics test` finds. A search's hits are cached per
-warehouse state: paging or reloading does not evaluate it again until an article changes.
+that must stand in the article's folded text. The table is scanned a chunk of rows per short
+read-only connection (an ingest gets the file between chunks), and the articles that pass are
+judged by the query language itself, so the result is exactly what `topics test` finds. A
+search's hits are kept: paging or reloading evaluates nothing while no article changes, and
+when articles arrive or change only those are judged and merged in (articles are never
+deleted; a new one first seen before the newest already stored sends the search round the
+whole table again).
 """
 
 from __future__ import annotations
@@ -69,8 +72,32 @@ class Found:
         return Counter(h.day for h in self.hits)
 
 
-_cache: OrderedDict[tuple[Any, ...], Found] = OrderedDict()
+@dataclass
+class _Entry:
+    version: tuple[Any, ...]  # the articles' state it was computed on (web_search_version.sql)
+    found: Found
+
+
+_cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+_versions: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # path -> (file state, articles' state)
 _lock = threading.Lock()
+
+
+def _version(path: Path, wait_s: float, ids: Sequence[str]
+             ) -> tuple[tuple[Any, ...], dict[str, dict[str, Any]] | None]:
+    """The articles' state, read again only when the file has changed since the last read;
+    then on the same connection the articles `ids` (the page a kept search would show), else
+    None."""
+    state = db.web_state(path)
+    with _lock:
+        known = _versions.get(str(path))
+    if state is not None and known is not None and known[0] == state:
+        return known[1], None
+    version, articles = db.web_search_version(path, wait_s, ids)
+    if state is not None:
+        with _lock:
+            _versions[str(path)] = (state, version)
+    return version, articles
 
 
 def search(path: Path, wait_s: float, query: str,
@@ -79,25 +106,53 @@ def search(path: Path, wait_s: float, query: str,
     """Every stored article matching `query`, with `model`'s probability when given (a topic's
     model, for the topic's own query). Raises QueryError (with the position and the fix) for
     a query that cannot run, before reading anything."""
+    return search_shown(path, wait_s, query, aliases, min_score, model)[0]
+
+
+def search_shown(path: Path, wait_s: float, query: str,
+                 aliases: Mapping[str, Sequence[str]] | None = None, min_score: float = 0.0,
+                 model: Model | None = None, shown: slice = slice(0)
+                 ) -> tuple[Found, dict[str, dict[str, Any]] | None]:
+    """search(), and the articles of hits[shown] when they were read on the way (a kept
+    search checked on one connection), else None: the caller reads them."""
     parse_query(query, aliases)
     frozen = tuple(sorted((k, tuple(v)) for k, v in (aliases or {}).items()))
     fitted = (model.trained_at, model.examples_digest) if model else None
-    key = (str(path), query, frozen, min_score, fitted, db.web_search_version(path, wait_s))
+    key = (str(path), query, frozen, min_score, fitted)
     with _lock:
-        if key in _cache:
+        entry = _cache.get(key)
+        if entry is not None:
             _cache.move_to_end(key)
-            return _cache[key]
-    version = key[-1]
-    ids = db.web_search_candidates(path, wait_s, needles(parse_query(query, aliases)) or [],
-                                   unsafe_chars(), OTHER_LANGUAGES)
-    found = _evaluate(db.web_search_texts(path, wait_s, ids), query, dict(aliases or {}),
-                      min_score, model)
+    version, articles = _version(
+        path, wait_s, [h.article_id for h in entry.found.hits[shown]] if entry else [])
+    if entry is not None and entry.version == version:
+        return entry.found, articles
+    cnf = needles(parse_query(query, aliases)) or []
+    old = entry.version if entry is not None else None
+    if (old is not None and old[1] is not None and version[0] >= old[0]
+            and db.web_search_settled(path, wait_s, old[1]) == old[3]):
+        fresh = _evaluate(db.web_search_candidates(
+            path, wait_s, cnf, unsafe_chars(), OTHER_LANGUAGES, changed_since=(old[1], old[2])),
+            query, dict(aliases or {}), min_score, model)
+        changed = db.web_search_changed(path, wait_s, old[1], old[2])
+        kept = [h for h in entry.found.hits if h.article_id not in changed]  # type: ignore[union-attr]
+        found = Found(model=model, hits=sorted(kept + fresh.hits, key=_order))
+    else:
+        found = _evaluate(db.web_search_candidates(path, wait_s, cnf, unsafe_chars(),
+                                                   OTHER_LANGUAGES),
+                          query, dict(aliases or {}), min_score, model)
     found.searched = version[0]
     with _lock:
-        _cache[key] = found
+        _cache[key] = _Entry(version, found)
+        _cache.move_to_end(key)
         while len(_cache) > CACHED_SEARCHES:
             _cache.popitem(last=False)
-    return found
+    return found, None
+
+
+def _order(h: Hit) -> tuple[Any, ...]:
+    """Most probable, best, then newest first."""
+    return (-(h.probability or 0.0), -h.score, _neg(h.day), h.article_id)
 
 
 def _evaluate(chunks: Iterable[list[dict[str, Any]]], query: str,
@@ -118,8 +173,7 @@ def _evaluate(chunks: Iterable[list[dict[str, Any]]], query: str,
 
     hits = [Hit(m.article_id, m.score, m.snippet, days[m.article_id], m.probability, m.relevant)
             for m in percolate([topic], rows(), {"search": model} if model else None)]
-    found.hits = sorted(hits, key=lambda h: (-(h.probability or 0.0), -h.score, _neg(h.day),
-                                             h.article_id))
+    found.hits = sorted(hits, key=_order)
     return found
 
 

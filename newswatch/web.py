@@ -1,8 +1,10 @@
 """`newswatch web`: the topics, stories and feeds as pages, with charts drawn on the server.
 
-Starlette routes render Jinja2 templates. Every request opens the warehouse read-only and
+Starlette routes render Jinja2 templates. A request that reads opens the warehouse read-only and
 sandboxed (no file or network access from SQL), reads, and closes it before the page is sent:
-the web server never holds the file between requests, so an ingest waits at most one query.
+the web server never holds the file between requests, and a read that keeps a waiting ingest
+out for long is interrupted and run again after it (warehouse/db.py). What a page read is kept
+until the file changes (its size and mtime), so a page loaded again costs only its rendering.
 Endpoints are plain functions, which Starlette runs in its thread pool. There is no login: the
 server binds to loopback unless told otherwise, checks the Host header (against DNS rebinding)
 and refuses a form posted from another origin.
@@ -13,7 +15,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,7 @@ from starlette.templating import Jinja2Templates
 
 from newswatch import charts
 from newswatch.config import Config, TopicSpec
-from newswatch.search import Found, search
+from newswatch.search import search_shown
 from tasks.topics import QueryError
 from warehouse import db
 
@@ -41,6 +45,7 @@ STORIES_PER_PAGE = 20  # a screenful of stories with their matches
 RESULTS_PER_PAGE = 20  # search results per page unless ?size= says otherwise (1-100)
 MIN_DAYS_SHOWN = 14  # "all" of a young topic still shows two weeks: one bar is no curve
 RUNS_SHOWN = 15  # the feeds page's run chart: enough to see a trend, short enough to read
+PAGE_READS_CACHED = 256  # a page's reads are a few hundred rows: a few MB for this many
 READ_WAIT_S = 10.0  # a page waits this long for an ingest's write to finish, then says busy
 RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
 STAGES = ("due-feeds", "fetch-feeds", "parse-feeds", "keep-new-entries", "fetch-pages",
@@ -77,6 +82,43 @@ def ts(v: datetime | date | None) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _minute() -> datetime:
+    """Now to the minute: "the last day" of a cached read moves on once a minute."""
+    return _now().replace(second=0, microsecond=0)
+
+
+class Reads:
+    """The pages' warehouse reads, each kept (by its function and arguments) until the file
+    changes: a write commits to the file or its WAL, which changes their size or mtime, read
+    with a stat and no open. A lake has no such cheap mark: its reads are not kept."""
+
+    def __init__(self, path: Any, wait_s: float) -> None:
+        self.path, self.wait_s = path, wait_s
+        self.kept: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def __call__(self, read: Any, *args: Any) -> Any:
+        state = db.web_state(self.path)  # before reading: a write meanwhile changes it again
+        key = (read.__name__, *args)
+        with self.lock:
+            kept = self.kept.get(key)
+        if state is not None and kept is not None and kept[0] == state:
+            return kept[1]
+        value = read(self.path, self.wait_s, *args)
+        self.keep(state, value, read, *args)
+        return value
+
+    def keep(self, state: Any, value: Any, read: Any, *args: Any) -> None:
+        """Keep `value` as what read(*args) gave at `state` (web_state before it was read)."""
+        if state is not None:
+            with self.lock:
+                key = (read.__name__, *args)
+                self.kept[key] = (state, value)
+                self.kept.move_to_end(key)
+                while len(self.kept) > PAGE_READS_CACHED:
+                    self.kept.popitem(last=False)
 
 
 def _buckets(start: date, end: date) -> tuple[str, list[date]]:
@@ -152,6 +194,7 @@ def create_app(cfg: Config) -> Starlette:
     path = cfg.warehouse_path
     wait = min(cfg.warehouse.lock_wait_s, READ_WAIT_S)
     topics = {t.name: t for t in cfg.topics}
+    reads = Reads(path, wait)
 
     def render(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
         return templates.TemplateResponse(request, template, ctx, status_code=status)
@@ -188,12 +231,11 @@ def create_app(cfg: Config) -> Starlette:
         return labels
 
     def overview(request: Request) -> Response:
-        now = _now()
+        now = _minute()
         today = now.date()
         since = today - timedelta(OVERVIEW_DAYS - 1)
-        totals, daily = db.web_overview(
-            path, wait, datetime.combine(since, datetime.min.time(), UTC),
-            now - timedelta(days=1))
+        totals, daily = reads(db.web_overview, datetime.combine(since, datetime.min.time(), UTC),
+                              now - timedelta(days=1))
         by_topic = {r["topic"]: r for r in totals}
         names = [t.name for t in cfg.topics] + sorted(set(by_topic) - set(topics))
         labels = labels_api()
@@ -216,7 +258,7 @@ def create_app(cfg: Config) -> Starlette:
         rng = request.query_params.get("range", "all")
         rng = rng if rng in RANGES else "all"
         page = _int(request, "spage", 1, 1, 10**6)
-        data = db.web_topic(path, wait, name, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE)
+        data = reads(db.web_topic, name, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE)
         total, days = data["total"], data["days"]
         span = {"matches": total["articles"], "stories": total["stories"],
                 "first_day": days[0]["day"] if days else None,
@@ -277,12 +319,18 @@ def create_app(cfg: Config) -> Starlette:
                  what: str, model: Any = None) -> dict:
         size = _int(request, "size", RESULTS_PER_PAGE, 1, 100)
         page = _int(request, param, 1, 1, 10**6)
+        window = slice((page - 1) * size, page * size)
+        state = db.web_state(path)
         try:
-            found: Found = search(path, wait, q, aliases, min_score, model)
+            found, articles = search_shown(path, wait, q, aliases, min_score, model, window)
         except QueryError as e:
             return {"q": q, "error": f"bad query: {e}"}
-        shown = found.hits[(page - 1) * size: page * size]
-        articles = db.web_articles(path, wait, [h.article_id for h in shown])
+        shown = found.hits[window]
+        ids = tuple(h.article_id for h in shown)
+        if articles is None:
+            articles = reads(db.web_articles, ids)
+        else:  # read with the search's check: kept as if read on their own
+            reads.keep(state, articles, db.web_articles, ids)
         chart = None
         if found.hits:
             days = {date.fromisoformat(d): (n, 0) for d, n in found.per_day.items()}
@@ -303,7 +351,7 @@ def create_app(cfg: Config) -> Starlette:
 
     def story_page(request: Request) -> Response:
         story_id = request.path_params["story_id"]
-        data = db.web_story(path, wait, story_id)
+        data = reads(db.web_story, story_id)
         if data is None:
             return problem(request, 404, "No such story",
                            f"No story {story_id!r} in the warehouse. Stories are listed on the "
@@ -324,7 +372,7 @@ def create_app(cfg: Config) -> Starlette:
         return render(request, "story.html", chart=chart, first_by_outlet=first, **data)
 
     def feeds_page(request: Request) -> Response:
-        feeds, runs = db.web_feeds(path, wait, _now() - timedelta(days=1), RUNS_SHOWN)
+        feeds, runs = reads(db.web_feeds, _minute() - timedelta(days=1), RUNS_SHOWN)
         rows = []
         for r in reversed(runs):
             stages = json.loads(r["stage_seconds"] or "{}")

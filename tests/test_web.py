@@ -330,8 +330,10 @@ def test_pages_never_hold_the_file(chrome: Any, base: str, cfg: Path) -> None:
     path = cfg.parent / "nw.duckdb"
     chrome.get(base + "/feeds")
     chrome.get(base + "/search?q=putin")
-    # A writer opens the file at once (DuckDB refuses while any reader holds it).
+    # A writer opens the file at once (DuckDB refuses while any reader holds it) and commits
+    # a write, so the page's kept reads no longer hold.
     con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE held_by_test AS SELECT 1 AS x; DROP TABLE held_by_test")
     released = threading.Timer(1.0, con.close)
     started = time.monotonic()
     released.start()

@@ -609,14 +609,18 @@ SANDBOX_CONFIG = {
 
 @contextlib.contextmanager
 def sandboxed_reader(path: Path, *, wait_s: float = 10.0, allow_files: bool = False,
-                     memory_limit: str | None = None) -> Iterator[Any]:
+                     memory_limit: str | None = None, threads: int | None = None
+                     ) -> Iterator[Any]:
     """A read-only connection for queries written by people rather than by us: `newswatch
     sql`, and any web query box. It sees the warehouse's tables and nothing else: external
     access is off and the configuration locked (`SET`/`RESET` of any option fails), so no
     statement reads or writes another file or URL, attaches a database or loads an extension.
     `allow_files=True` is the owner's opt-in at a shell: a plain read-only connection.
-    `memory_limit` (e.g. "512MB") is fixed before the lock, for callers serving strangers."""
+    `memory_limit` (e.g. "512MB") is fixed before the lock, for callers serving strangers;
+    `threads` too (a server answering several requests at once)."""
     config = {} if allow_files else dict(SANDBOX_CONFIG)
+    if threads is not None:
+        config["threads"] = threads
     with connect(path, read_only=True, wait_s=wait_s, config=config) as con:
         if memory_limit is not None:
             con.execute("SET memory_limit = ?", [memory_limit])
@@ -762,6 +766,10 @@ def run_report(path: Path, run_id: str) -> dict[str, list[dict[str, Any]]]:
 
 
 # --- Web pages: sandboxed read-only connections, one per request ----------------------------
+# A page reads on one short connection and closes it before it renders. While it reads, a
+# watchdog thread watches the turnstile: a read that has held the file for WEB_HOLD_S while a
+# writer waits is interrupted, and runs again once the writer is in and out. So an ingest never
+# waits for a page much longer than WEB_HOLD_S, whatever the page asks.
 
 def sandbox(con: Any) -> None:
     """No file or network access from SQL (read_text, COPY … TO, ATTACH), and no setting may
@@ -771,47 +779,156 @@ def sandbox(con: Any) -> None:
 
 
 WEB_MEMORY_LIMIT = "2GB"  # a query box's query cannot take the machine from the ingest
+WEB_THREADS = 1  # a page's queries are small: one thread each (measured 0.77 of the time on a
+#                  busy 2-core machine: no worker threads to start, wake and join)
+WEB_HOLD_S = 0.25  # a page's read keeps a waiting writer out this long at most (budget: 1 s;
+#                   a machine loaded 15× over its cores doubled the rest of the wait)
+WEB_WATCH_S = 0.05  # how often the watchdog looks: adds at most this to a writer's wait
+WEB_RETRIES = 25  # reads interrupted in a row before the page says busy (~one ingest run)
+
+
+def writer_waiting(path: Path) -> bool:
+    """Whether a writer is waiting for the file: it holds the turnstile closed meanwhile."""
+    import fcntl
+
+    try:
+        f = path.with_name(path.name + ".turnstile").open("a+")
+    except OSError:
+        return False
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+class _Watchdog:
+    """The open web connections of this process and when each opened; one daemon thread
+    interrupts those that keep a waiting writer out too long."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.open: dict[int, tuple[Any, Path, float]] = {}
+        self.thread: threading.Thread | None = None
+        self.interrupts = 0  # how many reads it cut short (the bench prints it)
+
+    def add(self, con: Any, path: Path) -> int:
+        with self.cond:
+            self.open[id(con)] = (con, path, time.monotonic())
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="web-read-watchdog",
+                                               daemon=True)
+                self.thread.start()
+            self.cond.notify()
+        return id(con)
+
+    def remove(self, key: int) -> None:
+        with self.cond:  # under the lock: no interrupt reaches a connection being closed
+            self.open.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.open:
+                    self.cond.wait()
+                now = time.monotonic()
+                waiting: dict[Path, bool] = {}
+                for key, (con, path, opened) in list(self.open.items()):
+                    if now - opened < WEB_HOLD_S:
+                        continue
+                    if path not in waiting:
+                        waiting[path] = writer_waiting(path)
+                    if waiting[path]:
+                        con.interrupt()
+                        del self.open[key]
+                        self.interrupts += 1
+            time.sleep(WEB_WATCH_S)
+
+
+watchdog = _Watchdog()
+# DuckDB shares one database instance among a process's connections to a file, and the first
+# sandboxed one locks its configuration: a second opened meanwhile could not set its time zone.
+# So a process's page reads take turns; each is short, and the file is let go in between.
+_web_turn = threading.Lock()
 
 
 @contextlib.contextmanager
 def web_reader(path: Path, wait_s: float) -> Iterator[Any]:
     """A read-only, sandboxed connection for one web request; closed when the request's reads
-    are done, so a page never holds the file between requests."""
-    with sandboxed_reader(path, wait_s=wait_s, memory_limit=WEB_MEMORY_LIMIT) as con:
-        yield con
+    are done, so a page never holds the file between requests. Watched (see above)."""
+    with _web_turn, sandboxed_reader(path, wait_s=wait_s, memory_limit=WEB_MEMORY_LIMIT,
+                                     threads=WEB_THREADS) as con:
+        key = watchdog.add(con, path) if isinstance(path, Path) else None
+        try:
+            yield con
+        finally:
+            if key is not None:
+                watchdog.remove(key)
 
 
-def _web_fetch(path: Path, wait_s: float, name: str, params: dict[str, Any] | None = None
-               ) -> list[dict[str, Any]]:
-    """One query on its own connection: a page with several heavy queries lets a writer in
-    between them."""
-    with web_reader(path, wait_s) as con:
-        return _fetch(con, name, params)
+def _web_read(path: Path, wait_s: float, work: Callable[[Any], Any]) -> Any:
+    """`work(con)` on one web connection. Interrupted because a writer waited, it runs again
+    on a new connection, which opens once the writer is done."""
+    for _ in range(WEB_RETRIES):
+        with web_reader(path, wait_s) as con:
+            try:
+                return work(con)
+            except duckdb.InterruptException:
+                pass
+    raise WarehouseBusy(f"{path}: writers interrupted this page's reads {WEB_RETRIES} times in "
+                        f"a row. Reload in a moment.")
+
+
+WEB_STATE_SETTLE_NS = 20_000_000  # mtimes tick coarsely (≤ 10 ms): newer ones are not trusted
+
+
+def web_state(path: Target) -> tuple[Any, ...] | None:
+    """What changes whenever a write commits to the file (its and its WAL's size and mtime),
+    read without opening it: pages keep their reads under it. None (keep nothing) for a lake,
+    or while the newest mtime is so recent that a write in the same clock tick could leave it
+    as it is."""
+    if not isinstance(path, Path):
+        return None
+    out: list[Any] = []
+    for f in (path, path.with_name(path.name + ".wal")):
+        try:
+            st = f.stat()
+            out += [st.st_size, st.st_mtime_ns, st.st_ino]
+        except FileNotFoundError:
+            out += [None, None, None]
+    newest = max((t for t in out[1::3] if t is not None), default=0)
+    return None if time.time_ns() - newest < WEB_STATE_SETTLE_NS else tuple(out)
 
 
 def web_overview(path: Path, wait_s: float, since_day: datetime, new_since: datetime
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per-topic totals, and per topic and day since `since_day` its matches and stories."""
-    return (_web_fetch(path, wait_s, "web_topics", {"since_day": new_since}),
-            _web_fetch(path, wait_s, "web_topics_daily", {"since_day": since_day}))
+    return _web_read(path, wait_s, lambda con: (
+        _fetch(con, "web_topics", {"since_day": new_since}),
+        _fetch(con, "web_topics_daily", {"since_day": since_day})))
 
 
 def web_topic(path: Path, wait_s: float, topic: str, limit: int, offset: int
               ) -> dict[str, Any]:
     """A topic's matches and stories per day (and in total), one page of its stories and their
     matches."""
-    rows = _web_fetch(path, wait_s, "web_topic_days", {"topic": topic})
-    stories = _web_fetch(path, wait_s, "web_topic_stories", {"topic": topic, "limit": limit,
-                                                             "offset": offset})
-    matches = _web_fetch(path, wait_s, "web_topic_matches", {
-        "topic": topic, "story_ids": [s["story_id"] for s in stories]})
-    total = next((r for r in rows if r["day"] is None), {"articles": 0, "stories": 0})
-    return {"total": total, "days": [r for r in rows if r["day"] is not None],
-            "stories": stories, "matches": matches}
+    def work(con: Any) -> dict[str, Any]:
+        con.execute(_sql_for(con, "web_topic_hits"), {"topic": topic})  # read by the next three
+        rows = _fetch(con, "web_topic_days")
+        stories = _fetch(con, "web_topic_stories", {"topic": topic, "limit": limit,
+                                                    "offset": offset})
+        matches = _fetch(con, "web_topic_matches", {
+            "story_ids": [s["story_id"] for s in stories]})
+        total = next((r for r in rows if r["day"] is None), {"articles": 0, "stories": 0})
+        return {"total": total, "days": [r for r in rows if r["day"] is not None],
+                "stories": stories, "matches": matches}
+    return _web_read(path, wait_s, work)
 
 
 def web_story(path: Path, wait_s: float, story_id: str) -> dict[str, Any] | None:
-    with web_reader(path, wait_s) as con:
+    def work(con: Any) -> dict[str, Any] | None:
         found = _fetch(con, "web_story", {"story_id": story_id})
         if not found:
             return None
@@ -820,46 +937,57 @@ def web_story(path: Path, wait_s: float, story_id: str) -> dict[str, Any] | None
                 "sightings": _fetch(con, "web_story_sightings", p),
                 "versions": _fetch(con, "web_story_versions", p),
                 "topics": _fetch(con, "web_story_topics", p)}
+    return _web_read(path, wait_s, work)
 
 
 def web_feeds(path: Path, wait_s: float, since: datetime, runs: int
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    with web_reader(path, wait_s) as con:
-        return (_fetch(con, "web_feeds", {"since": since}),
-                _fetch(con, "web_runs", {"limit": runs}))
+    return _web_read(path, wait_s, lambda con: (
+        _fetch(con, "web_feeds", {"since": since}), _fetch(con, "web_runs", {"limit": runs})))
 
 
-def web_search_version(path: Path, wait_s: float) -> tuple[Any, ...]:
-    with web_reader(path, wait_s) as con:
-        return tuple(con.execute(_sql_for(con, "web_search_version")).fetchone())
+def web_search_version(path: Path, wait_s: float, ids: Sequence[str] = ()
+                       ) -> tuple[tuple[Any, ...], dict[str, dict[str, Any]] | None]:
+    """The articles' state (web_search_version.sql), and on the same connection the articles
+    `ids` as web_articles reads them (None for no ids)."""
+    def work(con: Any) -> tuple[tuple[Any, ...], dict[str, dict[str, Any]] | None]:
+        version = tuple(con.execute(_sql_for(con, "web_search_version")).fetchone())
+        if not ids:
+            return version, None
+        rows = _fetch(con, "web_articles", {"ids": list(ids)})
+        return version, {r["article_id"]: r for r in rows}
+    return _web_read(path, wait_s, work)
+
+
+def web_search_settled(path: Path, wait_s: float, newest: datetime) -> int:
+    return _web_read(path, wait_s, lambda con: con.execute(
+        _sql_for(con, "web_search_settled"), {"newest": newest}).fetchone()[0])
+
+
+def web_search_changed(path: Path, wait_s: float, newest: datetime, updated: datetime | None
+                       ) -> set[str]:
+    return set(_web_read(path, wait_s, lambda con: [r[0] for r in con.execute(
+        _sql_for(con, "web_search_changed"), {"newest": newest, "updated": updated}).fetchall()]))
 
 
 def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]],
-                          unsafe: str, other_languages: Sequence[str], chunk: int = 10_000
-                          ) -> list[str]:
-    """The ids of the articles that may match (see web_search_candidates.sql), scanned `chunk`
-    articles per short read so that a writer never waits for the whole scan."""
-    with web_reader(path, wait_s) as con:
-        ids = [r[0] for r in con.execute(_sql_for(con, "web_search_ids")).fetchall()]
-    if not cnf:
-        return ids
-    found: list[str] = []
-    for start in range(0, len(ids), chunk):
-        with web_reader(path, wait_s) as con:
-            found += [r[0] for r in con.execute(_sql_for(con, "web_search_candidates"), {
-                "cnf": [list(c) for c in cnf], "unsafe": unsafe,
-                "other_languages": list(other_languages), "lo": ids[start],
-                "hi": ids[min(start + chunk, len(ids)) - 1]}).fetchall()]
-    return found
-
-
-def web_search_texts(path: Path, wait_s: float, ids: Sequence[str], chunk: int = 2000
-                     ) -> Iterator[list[dict[str, Any]]]:
-    """The articles `ids`, a chunk per short read: the file is let go between chunks, so an
-    ingest waits at most one chunk's read while a search evaluates its query."""
-    for start in range(0, len(ids), chunk):
-        with web_reader(path, wait_s) as con:
-            yield _fetch(con, "web_search_texts", {"ids": list(ids[start:start + chunk])})
+                          unsafe: str, other_languages: Sequence[str], chunk: int = 10_000,
+                          changed_since: tuple[Any, Any] | None = None
+                          ) -> Iterator[list[dict[str, Any]]]:
+    """The articles that may match (see web_search_candidates.sql) with what the query
+    language reads of them, `chunk` rows of the table per short read (a range of rowids:
+    DuckDB skips the rest); the file is let go before a chunk is handed over, so an ingest
+    never waits while a search judges it. `changed_since` (first seen, updated) narrows to
+    the articles first seen or changed since then."""
+    last = _web_read(path, wait_s, lambda con: con.execute(
+        "SELECT coalesce(max(rowid), -1) FROM articles").fetchone()[0])
+    newest, updated = changed_since or (None, None)
+    for lo in range(0, last + 1, chunk):
+        params = {"cnf": [list(c) for c in cnf], "unsafe": unsafe,
+                  "other_languages": list(other_languages), "lo": lo, "hi": lo + chunk - 1,
+                  "all": changed_since is None, "newest": newest, "updated": updated}
+        yield _web_read(path, wait_s, lambda con, p=params: _fetch(  # type: ignore[misc]
+            con, "web_search_candidates", p))
 
 
 def fold_chars(codepoints: Sequence[int]) -> dict[int, str]:
@@ -871,8 +999,8 @@ def fold_chars(codepoints: Sequence[int]) -> dict[int, str]:
 
 
 def web_articles(path: Path, wait_s: float, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    return {r["article_id"]: r for r in _web_fetch(path, wait_s, "web_articles",
-                                                   {"ids": list(ids)})}
+    rows = _web_read(path, wait_s, lambda con: _fetch(con, "web_articles", {"ids": list(ids)}))
+    return {r["article_id"]: r for r in rows}
 
 
 # --- Topics --------------------------------------------------------------------------------

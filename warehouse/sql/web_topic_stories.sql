@@ -1,11 +1,9 @@
--- Web topic page: one page of the stories that matched the topic, newest first, each with its
+-- Web topic page: one page of the stories that matched the topic (topic_hits), newest first, each with its
 -- best snippet and the alert it raised (first alert; deliveries sent and failed).
 WITH hits AS (
-    SELECT a.story_id, count(*) AS matches, arg_max(m.snippet, (m.score, m.article_id)) AS snippet
-    FROM topic_matches AS m
-    JOIN articles AS a USING (article_id)
-    WHERE m.topic = $topic
-    GROUP BY a.story_id
+    SELECT story_id, count(*) AS matches, arg_max(snippet, (score, article_id)) AS snippet
+    FROM topic_hits
+    GROUP BY story_id
 ), page AS (
     SELECT s.*, h.matches, h.snippet
     FROM hits AS h JOIN stories AS s USING (story_id)
