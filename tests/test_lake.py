@@ -299,3 +299,24 @@ def test_two_shards_at_once_into_a_lake_equal_one_process_into_a_file(
     # The reader was never refused, and never saw the count go down.
     assert errors == []
     assert len(seen) > 10 and seen == sorted(seen) and seen[-1] == 83
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_web_pages_read_a_lake(lake_catalog: str, tmp_path: Path) -> None:
+    """newswatch web on a lake: each page attaches it read-only, sandboxed, per request."""
+    from starlette.testclient import TestClient
+
+    from newswatch.web import create_app
+
+    with static_site(FIXTURE) as site:
+        cfg = write_config(tmp_path, fixture_feeds(site.url),
+                           warehouse=lake_settings(lake_catalog, tmp_path / "parquet"))
+        _ingest_fixture(cfg)
+    with TestClient(create_app(load_config(cfg))) as client:
+        topic = client.get("/topics/trump-putin-contacts")
+        feeds = client.get("/feeds")
+        search = client.get("/search?q=putin")
+    assert [topic.status_code, feeds.status_code, search.status_code] == [200, 200, 200]
+    for outlet in ("The Daily Meridian", "Capital Wire", "Northern Ledger"):
+        assert outlet in topic.text
+    assert "Trump says he has spoken to Putin about ending Ukraine war" in search.text
