@@ -196,15 +196,20 @@ def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
     run.extracted += sum(x.status == "ok" for x in extractions)
     run.fallbacks += sum(x.status == "fallback" for x in extractions)
     run.no_article += sum(x.status in ("no_article", "failed") for x in extractions)
-    # On a lake, shards store chunks side by side; reading what is known, deciding and writing
-    # (dedup, load, stories, topics, alerts) takes the lake's turn. A DuckDB file has no turns:
-    # its run holds the writer lock throughout.
+    # On a lake, shards store chunks side by side. Reading what is known, deciding and writing
+    # takes the lake's turn: dedup, load and stories in one, alerts in another. Topic matching,
+    # the costly part, runs between them in every shard at once (what it writes is keyed, and
+    # alerts are decided in the second turn). A DuckDB file has no turns: its run holds the
+    # writer lock throughout.
     with db.turn(cfg.warehouse_path):
-        return _store_extractions(cfg, run, pages, extractions, archived)
+        new_ids, touched = _store_extractions(cfg, run, pages, extractions, archived)
+    return _match_and_alert(cfg, run, new_ids, touched)
 
 
 def _store_extractions(cfg: Config, run: RunSummary, pages: list[PageFetch],
-                       extractions: list[Extraction], archived: Any) -> list[Match]:
+                       extractions: list[Extraction], archived: Any
+                       ) -> tuple[list[str], list[str]]:
+    """Dedup, load and place a chunk's articles; returns the new and the touched ids."""
     fetched = sum(p.fetch.ok for p in pages)
     with run.stage("dedup"):
         found = dedup_task(cfg, quote(extractions))
@@ -223,7 +228,8 @@ def _store_extractions(cfg: Config, run: RunSummary, pages: list[PageFetch],
                   sum(x.status == "fallback" for x in extractions))
     progress.info("stored %d new article(s), %d exact cop(ies), %d new version(s)",
                   len(new_ids), len(found.sightings) - len(found.articles), len(found.versions))
-    return _later_stages(cfg, run, new_ids, new_ids, touched, features)
+    _place(cfg, run, new_ids, touched, features)
+    return new_ids, touched
 
 
 def _finish_unfinished(cfg: Config, run: RunSummary, matches: list[Match]) -> None:
@@ -241,20 +247,31 @@ def _finish_unfinished(cfg: Config, run: RunSummary, matches: list[Match]) -> No
 def _later_stages(cfg: Config, run: RunSummary, unplaced: list[str], new_ids: list[str],
                   touched: list[str], features: dict[str, Any]) -> list[Match]:
     """Stories, topic matches and alerts of a chunk's articles; then they are finished."""
+    _place(cfg, run, unplaced, touched, features)
+    return _match_and_alert(cfg, run, new_ids, touched)
+
+
+def _place(cfg: Config, run: RunSummary, unplaced: list[str], touched: list[str],
+           features: dict[str, Any]) -> None:
     with run.stage("stories"):
         placed = assign_stories_task(cfg, quote(unplaced), quote(touched), quote(features))
     run.near_duplicates += sum(p.near_duplicate_of is not None for p in placed)
     run.stories_new += sum(p.story_id == p.article_id for p in placed)
-    with run.stage("match-topics"):
-        matches = match_topics_task(cfg, quote(new_ids))
-    with run.stage("record-alerts"):
-        stored, alerted = record_alerts_task(cfg, run.run_id, quote(matches))
-    run.matches_new += stored
-    run.alerts_new += len(alerted)
-    with run.stage("finish-chunk"):
-        finish_task(cfg, quote(touched))
     progress.info("%d near-duplicate(s), %d new stor(ies)",
                   sum(p.near_duplicate_of is not None for p in placed),
                   sum(p.story_id == p.article_id for p in placed))
+
+
+def _match_and_alert(cfg: Config, run: RunSummary, new_ids: list[str],
+                     touched: list[str]) -> list[Match]:
+    with run.stage("match-topics"):
+        matches = match_topics_task(cfg, quote(new_ids))
+    with db.turn(cfg.warehouse_path):
+        with run.stage("record-alerts"):
+            stored, alerted = record_alerts_task(cfg, run.run_id, quote(matches))
+        run.matches_new += stored
+        run.alerts_new += len(alerted)
+        with run.stage("finish-chunk"):
+            finish_task(cfg, quote(touched))
     progress.info("%d topic match(es), %d new alert(s)", stored, len(alerted))
     return list(matches)
