@@ -1,4 +1,4 @@
-"""Scale benchmark: whole ingest runs over real news pages served on loopback, against bare
+"""Extraction benchmark: whole ingest runs over real news pages served on loopback, against bare
 trafilatura on the same pages, same machine, same run.
 
 Pages: Mozilla Readability's 130 real pages (NEWSWATCH_CORPUS/extraction/readability-pages),
@@ -17,7 +17,7 @@ For each batch size it prints:
 - Prefect's start-up, and the peak RSS of the run's process tree (the run, its extraction
   workers and Prefect's temporary server), sampled every 50 ms.
 
-    NEWSWATCH_CORPUS=../shared/corpus python bench/scale_bench.py [--sizes 200 2000 10000]
+    NEWSWATCH_CORPUS=../shared/corpus python bench/extract_bench.py [--sizes 200 2000 10000]
 """
 
 from __future__ import annotations
