@@ -40,6 +40,7 @@ from tasks.match import match_topics_task
 from tasks.models import Entry, Extraction, Match, PageFetch
 from tasks.parse import parse_feeds_task
 from tasks.report import publish_task
+from tasks.shards import Shard, parse_shard
 from tasks.stories import assign_stories_task
 from warehouse import db
 
@@ -89,16 +90,20 @@ class RunSummary:
 
 
 @flow(name="ingest", log_prints=False)
-async def ingest(config_path: str | None = None, all_feeds: bool = False) -> RunSummary:
-    """One ingest run over the feeds that are due (or all of them with all_feeds)."""
+async def ingest(config_path: str | None = None, all_feeds: bool = False,
+                 shard: str | None = None) -> RunSummary:
+    """One ingest run over the feeds that are due (or all of them with all_feeds); with a
+    shard ("i/N"), only the feeds whose host hashes to shard i of N (tasks/shards.py). On a
+    lake, runs of different shards go side by side."""
     body = time.perf_counter()
     cfg = load_config(config_path)
     path = cfg.warehouse_path
+    part = parse_shard(shard) if shard else None
     run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time())
-    with db.writer_lock(path):
+    with db.writer_lock(path, scope=str(part or "")):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
-            await _stages(cfg, run, all_feeds)
+            await _stages(cfg, run, all_feeds, part)
             run.body_seconds = round(time.perf_counter() - body, 3)
         except BaseException:
             db.finish_run(path, run.run_id, datetime.now(UTC), "failed", run.counts(),
@@ -109,13 +114,13 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False) -> Run
     return run
 
 
-async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
+async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | None) -> None:
     # Batches go to the stages inside quote(): Prefect would otherwise walk every element of
     # every argument (thousands of pages, texts and fingerprints) looking for futures.
     matches: list[Match] = []
     _finish_unfinished(cfg, run, matches)
     with run.stage("due-feeds"):
-        feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds)
+        feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds, shard)
     progress.info("%d feed(s) due", len(feeds))
     with run.stage("fetch-feeds"):
         fetched = await fetch_feeds_task(cfg, feeds)
@@ -161,13 +166,14 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool) -> None:
     if "match-topics" not in run.stage_seconds:
         # Nothing was fetched or finished: the topic stages still run once, as every run's do
         # (the topic views follow the topics file; stories that grew may owe follow-ups).
-        with run.stage("match-topics"):
+        with db.turn(cfg.warehouse_path), run.stage("match-topics"):
             none = match_topics_task(cfg, quote([]))
-        with run.stage("record-alerts"):
-            stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
+            with run.stage("record-alerts"):
+                stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
         run.matches_new += stored
         run.alerts_new += len(alerted)
-    with run.stage("deliver-alerts"):
+    # One sender per pending delivery: on a lake, another shard's run may be delivering too.
+    with db.turn(cfg.warehouse_path), run.stage("deliver-alerts"):
         deliveries = deliver_alerts_task(cfg)
     run.deliveries_sent = sum(d.status == "sent" for d in deliveries)
     run.deliveries_failed = len(deliveries) - run.deliveries_sent
@@ -188,6 +194,16 @@ def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
     run.extracted += sum(x.status == "ok" for x in extractions)
     run.fallbacks += sum(x.status == "fallback" for x in extractions)
     run.no_article += sum(x.status in ("no_article", "failed") for x in extractions)
+    # On a lake, shards store chunks side by side; reading what is known, deciding and writing
+    # (dedup, load, stories, topics, alerts) takes the lake's turn. A DuckDB file has no turns:
+    # its run holds the writer lock throughout.
+    with db.turn(cfg.warehouse_path):
+        return _store_extractions(cfg, run, pages, extractions, archived)
+
+
+def _store_extractions(cfg: Config, run: RunSummary, pages: list[PageFetch],
+                       extractions: list[Extraction], archived: Any) -> list[Match]:
+    fetched = sum(p.fetch.ok for p in pages)
     with run.stage("dedup"):
         found = dedup_task(cfg, quote(extractions))
     with run.stage("load"):

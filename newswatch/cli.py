@@ -167,9 +167,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from tasks.shards import ShardError, parse_shard
+
     cfg = load_config(args.config)  # fail fast on a bad config, before Prefect starts
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ShardError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     console = Console(soft_wrap=True)  # long paths and URLs stay whole for copy and paste
-    console.print(f"newswatch: ingest run, {len(cfg.feeds)} feed(s), "
+    console.print(f"newswatch: ingest run{f', shard {shard}' if shard else ''}, "
+                  f"{len(cfg.feeds)} feed(s), "
                   f"{len(cfg.topics)} topic(s) → {cfg.warehouse_path}", highlight=False)
     started, called = time.perf_counter(), time.time()
     from flows.ingest import ingest
@@ -180,7 +188,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     log.propagate = False
     def job() -> Any:
         with console.status("starting Prefect and running the flow…"):
-            return asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds))
+            return asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds,
+                                      shard=args.shard))
 
     s, code = _writing_job(job)
     if s is None:
@@ -546,6 +555,50 @@ def cmd_web(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_migrate_warehouse(args: argparse.Namespace) -> int:
+    from warehouse import db
+    from warehouse.lake import Lake, is_postgres
+
+    cfg = load_config(args.config)
+    source = cfg.warehouse_path
+    if args.to == "ducklake":
+        if not args.catalog:
+            print("error: --to ducklake needs --catalog: a PostgreSQL connection string "
+                  "(\"host=… dbname=… user=…\") or a DuckDB catalog file.", file=sys.stderr)
+            return EXIT_USAGE
+        catalog = args.catalog if is_postgres(args.catalog) else str(Path(args.catalog).resolve())
+        data = args.data_path if "://" in args.data_path \
+            else str(Path(args.data_path).resolve()) + "/"
+        dest: Any = Lake(catalog, data)
+        settings = (f'backend = "ducklake"\ncatalog = "{args.catalog}"\n'
+                    f'data_path = "{args.data_path}"')
+    else:
+        if not args.path:
+            print("error: --to duckdb needs --path: the new DuckDB file.", file=sys.stderr)
+            return EXIT_USAGE
+        dest = Path(args.path).resolve()
+        if dest.exists():
+            print(f"error: {dest} exists; name a new file.", file=sys.stderr)
+            return EXIT_USAGE
+        settings = f'backend = "duckdb"\npath = "{args.path}"'
+    if not source.exists():
+        print(f"error: no warehouse at {source} yet. Run `newswatch run` first.",
+              file=sys.stderr)
+        return EXIT_ERROR
+    if str(source) == str(dest):
+        print("error: the destination is the configured warehouse itself.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        counts = db.copy_warehouse(source, dest)
+    except db.CopyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(format_table(["table", "rows", "copied"], counts))
+    print(f"copied {len(counts)} tables, {sum(c[2] for c in counts)} rows from {source} to "
+          f"{dest}; every count verified.\nTo use it, set in [warehouse]:\n{settings}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newswatch", description=HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -557,12 +610,27 @@ def build_parser() -> argparse.ArgumentParser:
                                    "topics and deliver alerts; print a summary.")
     r.add_argument("--all-feeds", action="store_true",
                    help="poll every enabled feed, due or not")
+    r.add_argument("--shard", default=None, metavar="I/N",
+                   help="only the feeds of shard I of N (by host); on a DuckLake warehouse "
+                        "the N shards run side by side")
     r.set_defaults(func=cmd_run)
     s = sub.add_parser("serve", help="run the schedules in this process",
                        description="Serve the deployments through Prefect until interrupted: "
                                    "ingest every 15 minutes (one run at a time), the digest "
                                    "daily at 07:00 UTC, maintenance daily at 03:30 UTC.")
     s.set_defaults(func=cmd_serve)
+    mw = sub.add_parser("migrate-warehouse", help="copy the warehouse to another backend",
+                        description="Copy every table of the configured warehouse into a new "
+                                    "DuckLake (--to ducklake) or DuckDB file (--to duckdb), "
+                                    "then verify each table's row count. The source is only "
+                                    "read.")
+    mw.add_argument("--to", choices=["ducklake", "duckdb"], required=True)
+    mw.add_argument("--catalog", default="",
+                    help="ducklake: a PostgreSQL connection string or a DuckDB catalog file")
+    mw.add_argument("--data-path", default="data/lake",
+                    help="ducklake: the folder for its Parquet files (default data/lake)")
+    mw.add_argument("--path", default="", help="duckdb: the new file")
+    mw.set_defaults(func=cmd_migrate_warehouse)
     d = sub.add_parser("digest", help="send the digests now",
                        description="Send each topic's digest of the stories alerted since "
                                    "its last one (topics with delivery = \"digest\" or "

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from warehouse.lake import Lake, is_postgres
+
 DEFAULT_CONFIG = "newswatch.toml"
 DELIVERY_MODES = ("instant", "digest", "both")
 
@@ -35,6 +37,9 @@ class WarehouseConfig:
     lock_wait_s: float = _n(
         30.0, "a reader (duckdb -readonly, newswatch sql) may hold the file briefly", 0, 3600
     )
+    backend: str = _n("duckdb", "one DuckDB file (one writer); \"ducklake\" for many machines")
+    catalog: str = _n("", "ducklake: a PostgreSQL connection string, or a DuckDB catalog file")
+    data_path: str = _n("data/lake", "ducklake: the folder its Parquet files go to")
 
 
 @dataclass(frozen=True)
@@ -220,8 +225,16 @@ class Config:
         return ", ".join(t.name for t in self.topics) or "none"
 
     @property
-    def warehouse_path(self) -> Path:
-        return (self.root / self.warehouse.path).resolve()
+    def warehouse_path(self) -> Path | Lake:
+        """Where the warehouse is: the DuckDB file, or the lake (catalog + data path)."""
+        w = self.warehouse
+        if w.backend == "ducklake":
+            catalog = w.catalog if is_postgres(w.catalog) \
+                else str((self.root / w.catalog).resolve())
+            data = w.data_path if "://" in w.data_path \
+                else str((self.root / w.data_path).resolve()) + "/"
+            return Lake(catalog, data)
+        return (self.root / w.path).resolve()
 
     @property
     def alert_log_path(self) -> Path:
@@ -351,6 +364,23 @@ def _build_section(file: Path, text: str, section: str, cls: type, table: Any) -
     return cls(**values)
 
 
+BACKENDS = ("duckdb", "ducklake")
+
+
+def _check_backend(file: Path, text: str, w: WarehouseConfig) -> None:
+    if w.backend not in BACKENDS:
+        raise ConfigError(
+            f"{_where(file, text, 'backend', 'warehouse')}: warehouse.backend = {w.backend!r} "
+            f"is not one of {', '.join(BACKENDS)}. Write backend = \"duckdb\" (one file) or "
+            f"\"ducklake\" (with catalog and data_path).")
+    if w.backend == "ducklake" and not w.catalog:
+        raise ConfigError(
+            f"{_where(file, text, 'backend', 'warehouse')}: warehouse.backend = \"ducklake\" "
+            f"needs a catalog: a PostgreSQL connection string (catalog = \"host=db.example "
+            f"dbname=lake user=newswatch\") or a DuckDB catalog file (catalog = "
+            f"\"data/lake.ducklake\", one process at a time).")
+
+
 def load_config(path: str | Path | None = None) -> Config:
     file = Path(path or DEFAULT_CONFIG).resolve()
     data, text = _read_toml(file)
@@ -367,6 +397,7 @@ def load_config(path: str | Path | None = None) -> Config:
                 f"{_where(file, text, 'allowed_networks', 'fetch')}: fetch.allowed_networks: "
                 f"{net!r} is not a network. Write CIDRs separated by commas, e.g. "
                 f'allowed_networks = "10.1.0.0/16, 192.168.5.0/24".') from None
+    _check_backend(file, text, parts["warehouse"])
     try:
         parts["dedup"].partners()
     except ValueError as e:

@@ -23,16 +23,22 @@ from urllib.parse import urlsplit
 from newswatch.config import Config
 from tasks import stage
 from tasks.models import Entry, FeedPoll, FeedState
+from tasks.shards import Shard
 from warehouse import db
 
 
-def due_feeds(cfg: Config, now: datetime, all_feeds: bool = False) -> list[FeedState]:
+def due_feeds(cfg: Config, now: datetime, all_feeds: bool = False,
+              shard: Shard | None = None) -> list[FeedState]:
+    """The feeds due now (all enabled ones with all_feeds), of one shard when given. The feeds
+    table follows the whole config whichever shard runs."""
     rows = [
         {"feed_url": f.url, "name": f.name or f.url, "outlet": f.outlet or f.name or "",
          "local": f.local, "enabled": f.enabled, "added_at": now}
         for f in cfg.feeds
     ]
     due = db.sync_and_select_due(cfg.warehouse_path, rows, now, all_feeds)
+    if shard is not None:
+        due = [r for r in due if shard.holds(r["feed_url"])]
     return [FeedState(url=r["feed_url"], name=r["name"], outlet=r["outlet"], local=r["local"],
                       etag=r["etag"], last_modified=r["last_modified"],
                       body_hash=r["body_hash"], failure_weight=r["failure_weight"],
@@ -117,8 +123,9 @@ def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll]) -> NewEntries:
 
 
 @stage("due-feeds")
-def due_feeds_task(cfg: Config, now: datetime, all_feeds: bool = False) -> list[FeedState]:
-    return due_feeds(cfg, now, all_feeds)
+def due_feeds_task(cfg: Config, now: datetime, all_feeds: bool = False,
+                   shard: Shard | None = None) -> list[FeedState]:
+    return due_feeds(cfg, now, all_feeds, shard)
 
 
 @stage("keep-new-entries")

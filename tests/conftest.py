@@ -55,7 +55,7 @@ def site() -> Iterator[Server]:
 
 def write_config(tmp: Path, feeds: list[dict], topics_toml: str | None = None,
                  extra: str = "", alerts: str = "", labels: Path | None = None,
-                 models: Path | None = None) -> Path:
+                 models: Path | None = None, warehouse: str = "") -> Path:
     """A complete config in `tmp`: loopback allowed, warehouse and alert log inside `tmp`;
     topic labels and models read from seeds/ (the shipped ones) unless given."""
     lines = []
@@ -69,7 +69,7 @@ def write_config(tmp: Path, feeds: list[dict], topics_toml: str | None = None,
     (tmp / "topics.toml").write_text(topics_toml, encoding="utf-8")
     cfg = tmp / "newswatch.toml"
     cfg.write_text(
-        "[warehouse]\npath = \"nw.duckdb\"\n"
+        "[warehouse]\npath = \"nw.duckdb\"\n" + warehouse +
         "[sources]\nfeeds = \"feeds.toml\"\ntopics = \"topics.toml\"\n"
         f"labels = {json.dumps(str(labels or ROOT / 'seeds' / 'labels'))}\n"
         f"models = {json.dumps(str(models or ROOT / 'seeds' / 'models'))}\n"

@@ -48,16 +48,16 @@ INSERT INTO articles (article_id, url, canonical_url, title, text, published_at,
                       story_id, version)
 SELECT article_id, 'http://news' || o || '.example/' || article_id,
        'http://news' || o || '.example/' || article_id,
-       'Story ' || story_id || ': ' || (SELECT s[1 + i % 8] || s[1 + i // 8 % 8] FROM syllables)
+       'Story ' || story_id || ': ' || s[1 + i % 8] || s[1 + i // 8 % 8]
            || CASE WHEN i % 20 = 0 THEN ' zeppelin sighted' ELSE ' report' END,
-       (SELECT array_to_string(list_transform(range(240), lambda x:
+       array_to_string(list_transform(range(240), lambda x:
             s[CAST(1 + hash(i * 1000 + x) % 8 AS BIGINT)]
             || s[CAST(1 + hash(i * 7 + x) % 8 AS BIGINT)]
-            || CASE WHEN x % 12 = 11 THEN '.' ELSE '' END), ' ') FROM syllables)
+            || CASE WHEN x % 12 = 11 THEN '.' ELSE '' END), ' ')
            || CASE WHEN i % 20 = 0 THEN ' A zeppelin flew over the harbour.' ELSE '' END,
        published_at, 'en', 'Outlet ' || o, 'http://feeds.example/' || o, md5(article_id),
        'trafilatura', published_at + INTERVAL 5 MINUTE, 'generated', story_id, 1
-FROM nums;
+FROM nums, syllables;
 
 INSERT INTO entries (entry_url, feed_url, title, published_at, first_seen_at, state,
                      article_id)

@@ -184,3 +184,23 @@ def test_connect_waits_for_a_short_holder(tmp_path: Path) -> None:
     finally:
         holder.wait()
     assert 0.3 < waited < 5
+
+
+def test_the_duckdb_cli_the_readme_names_opens_the_warehouse(tmp_path: Path) -> None:
+    """README: `duckdb -readonly data/newswatch.duckdb`, the CLI from `pip install duckdb-cli`
+    (pinned in the dev extras at the library's version). A DuckDB 2.0 file would be refused
+    ("database file with version number 69, but we can only read versions between 64 and 68")."""
+    cli = Path(sys.executable).with_name("duckdb")
+    if not cli.exists():
+        pytest.skip(f"no DuckDB CLI at {cli}: install the dev extras (duckdb-cli)")
+    path = tmp_path / "newswatch.duckdb"
+    db.migrate(path)
+    with db.transaction(path) as con:
+        con.execute("INSERT INTO runs (run_id, started_at, status) "
+                    "VALUES ('r1', '2025-02-09 12:00:00+00', 'ok')")
+    out = subprocess.run([str(cli), "-readonly", "-csv", str(path), "-c",
+                          "SELECT run_id, status FROM runs; SELECT count(*) AS n "
+                          "FROM schema_migrations"],
+                         capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout == "run_id,status\nr1,ok\nn\n9\n"

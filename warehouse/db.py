@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -23,6 +25,12 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from warehouse.lake import NAME as LAKE_NAME
+from warehouse.lake import Lake, extension_paths, lake_ddl
+
+# Where a warehouse is: a DuckDB file, or a DuckLake (catalog + data path).
+Target = Path | Lake
 
 HERE = Path(__file__).resolve().parent
 MIGRATIONS = HERE / "migrations"
@@ -34,8 +42,20 @@ class WarehouseBusy(Exception):
 
 
 @cache
-def sql(name: str) -> str:
+def sql(name: str, lake: bool = False) -> str:
+    """warehouse/sql/NAME.sql; on a lake its variant in sql/lake/ where there is one (DuckLake
+    has no ON CONFLICT, which needs a key constraint, and no RETURNING)."""
+    variant = HERE / "sql" / "lake" / f"{name}.sql"
+    if lake and variant.exists():
+        return variant.read_text(encoding="utf-8")
     return (HERE / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+_LAKE_CONNECTIONS: set[int] = set()  # ids of the open connections that see a lake
+
+
+def _sql_for(con: Any, name: str) -> str:
+    return sql(name, id(con) in _LAKE_CONNECTIONS)
 
 
 def _is_lock_error(e: duckdb.Error) -> bool:
@@ -71,9 +91,13 @@ def _open(path: Path, read_only: bool, config: dict[str, Any] | None) -> Any:
 
 
 @contextlib.contextmanager
-def connect(path: Path, *, read_only: bool = False, wait_s: float = 30.0,
+def connect(path: Target, *, read_only: bool = False, wait_s: float = 30.0,
             config: dict[str, Any] | None = None) -> Iterator[Any]:
     """Open the file, retrying while another process holds it; always close it again."""
+    if isinstance(path, Lake):
+        with _lake_connect(path, read_only, wait_s, config) as con:
+            yield con
+        return
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
@@ -103,9 +127,143 @@ def connect(path: Path, *, read_only: bool = False, wait_s: float = 30.0,
         con.close()
 
 
+# --- DuckLake ------------------------------------------------------------------------------
+# A lake has no file lock: writers commit snapshots (DuckLake retries a commit that does not
+# conflict), readers read the snapshot they started on and never wait. What the file lock gave
+# us, one writer's read-compute-write at a time, the lake's *turn* gives: a PostgreSQL advisory
+# lock on the catalog (a lock file beside a DuckDB catalog), held by a writer for each write
+# transaction and for the stages that read, decide and write (dedup, stories, alerts). The
+# heavy work (fetching, extracting) runs outside it, in every shard at once.
+
+LAKE_RETRIES = 30  # DuckLake's commit retries (default 10): shards commit chunks at once
+TURN_KEY = 0x6E657773  # the advisory lock's key ("news"): one turn per catalog database
+_lake_bases: dict[tuple[int, Lake], Any] = {}
+_lake_guard = threading.Lock()
+
+
+def _lake_open(lake: Lake, read_only: bool, config: dict[str, Any] | None) -> Any:
+    con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                 "autoload_known_extensions": False})
+    for ext in extension_paths():
+        con.execute(f"LOAD '{ext}'")
+    options = f"DATA_PATH '{lake.data_path}'" + (", READ_ONLY" if read_only else "")
+    if not lake.on_postgres:
+        Path(lake.catalog).parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"ATTACH '{lake.attach_uri}' AS {LAKE_NAME} ({options})")
+    con.execute(f"USE {LAKE_NAME}")
+    con.execute(f"SET ducklake_max_retry_count = {LAKE_RETRIES}")
+    for key, value in (config or {}).items():
+        if key == "enable_external_access" and value is False:
+            # The lake reads its own Parquet files and nothing else.
+            con.execute("SET allowed_directories = ?", [[str(lake.data_path)]])
+        con.execute(f"SET {key} = {value!r}" if not isinstance(value, bool)
+                    else f"SET {key} = {str(value).lower()}")
+    return con
+
+
 @contextlib.contextmanager
-def transaction(path: Path, wait_s: float = 30.0) -> Iterator[Any]:
-    with connect(path, wait_s=wait_s) as con:
+def _lake_connect(lake: Lake, read_only: bool, wait_s: float,
+                  config: dict[str, Any] | None) -> Iterator[Any]:
+    """Our own statements on a PostgreSQL catalog share one attached instance per process (a
+    cursor each: attaching costs tens of ms). A DuckDB catalog is a file one process holds at a
+    time: opened and closed per call, retried while another holds it. Sandboxed readers always
+    get a connection of their own."""
+    if lake.on_postgres and not config and not read_only:
+        key = (os.getpid(), lake)
+        with _lake_guard:
+            base = _lake_bases.get(key)
+            if base is None:
+                base = _lake_bases[key] = _lake_open(lake, False, None)
+        con = base.cursor()
+        con.execute(f"USE {LAKE_NAME}")
+    else:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                con = _lake_open(lake, read_only and lake.on_postgres, config)
+                break
+            except duckdb.Error as e:
+                if not _is_lock_error(e) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(LOCK_RETRY_S)
+    _LAKE_CONNECTIONS.add(id(con))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        _LAKE_CONNECTIONS.discard(id(con))
+        con.close()
+
+
+class _Turn:
+    """The lake's turn in this process: a re-entrant thread lock, and while some thread holds
+    it, the catalog-wide lock (a PostgreSQL session advisory lock, released by PostgreSQL if
+    the process dies; or a lock file beside a DuckDB catalog)."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.local = threading.RLock()
+        self.depth = 0
+        self.pg: Any = None
+        self.file: Any = None
+
+    def acquire(self) -> None:
+        self.local.acquire()
+        self.depth += 1
+        if self.depth > 1:
+            return
+        try:
+            if self.lake.on_postgres:
+                import psycopg
+
+                if self.pg is None or self.pg.closed:
+                    self.pg = psycopg.connect(self.lake.catalog, autocommit=True)
+                self.pg.execute("SELECT pg_advisory_lock(%s)", [TURN_KEY])
+            else:
+                import fcntl
+
+                self.file = Path(self.lake.catalog + ".turn").open("a+")  # noqa: SIM115 (held)
+                fcntl.flock(self.file, fcntl.LOCK_EX)
+        except BaseException:
+            self.depth -= 1
+            self.local.release()
+            raise
+
+    def release(self) -> None:
+        self.depth -= 1
+        try:
+            if self.depth == 0:
+                if self.pg is not None:
+                    self.pg.execute("SELECT pg_advisory_unlock(%s)", [TURN_KEY])
+                if self.file is not None:
+                    self.file.close()  # closing the file drops its lock
+                    self.file = None
+        finally:
+            self.local.release()
+
+
+_turns: dict[tuple[int, Lake], _Turn] = {}
+
+
+@contextlib.contextmanager
+def turn(path: Target) -> Iterator[None]:
+    """Hold the warehouse's writer turn: no other writer of this lake reads-decides-writes
+    meanwhile. A DuckDB file needs none: its run holds the file's writer lock throughout."""
+    if not isinstance(path, Lake):
+        yield
+        return
+    with _lake_guard:
+        t = _turns.setdefault((os.getpid(), path), _Turn(path))
+    t.acquire()
+    try:
+        yield
+    finally:
+        t.release()
+
+
+@contextlib.contextmanager
+def transaction(path: Target, wait_s: float = 30.0) -> Iterator[Any]:
+    with turn(path), connect(path, wait_s=wait_s) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
@@ -115,22 +273,31 @@ def transaction(path: Path, wait_s: float = 30.0) -> Iterator[Any]:
         con.execute("COMMIT")
 
 
-def migrate(path: Path) -> list[str]:
-    """Apply every numbered migration not yet applied; return the ones applied now."""
+def migrate(path: Target) -> list[str]:
+    """Apply every numbered migration not yet applied; return the ones applied now. Each
+    statement commits on its own: DuckDB 1.5 refuses to change rows of a table altered earlier
+    in the same transaction. Migrations are idempotent, so one cut short runs again whole. On
+    a lake, under the writer turn, each migration as DuckLake takes it (warehouse/lake.py)."""
+    lake = isinstance(path, Lake)
     applied: list[str] = []
-    with transaction(path) as con:
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
-        )
-        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    with turn(path):
+        with transaction(path) as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)" if lake else
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
+            )
+            done = {r[0] for r in
+                    con.execute("SELECT version FROM schema_migrations").fetchall()}
         for file in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
             if file.stem in done:
                 continue
-            con.execute(file.read_text(encoding="utf-8"))
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, now())", [file.stem]
-            )
+            text = file.read_text(encoding="utf-8")
+            with connect(path) as con:
+                for statement in con.extract_statements(lake_ddl(text) if lake else text):
+                    con.execute(statement)
+                con.execute("INSERT INTO schema_migrations VALUES (?, now())", [file.stem])
             applied.append(file.stem)
     return applied
 
@@ -147,14 +314,15 @@ def run_batch(con: Any, name: str, table: pa.Table) -> list[tuple]:
     if table.num_rows == 0:
         return []
     con.register("batch", table)
-    cur = con.execute(sql(name))  # on error the transaction is rolled back and closed anyway
+    # On error the transaction is rolled back and the connection closed anyway.
+    cur = con.execute(_sql_for(con, name))
     rows = cur.fetchall() if cur.description else []
     con.unregister("batch")
     return rows
 
 
 def _fetch(con: Any, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql(name), params or {})
+    cur = con.execute(_sql_for(con, name), params or {})
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
@@ -233,14 +401,14 @@ DIGEST_DELIVERY_SCHEMA = pa.schema([
 
 def start_run(path: Path, run_id: str, started_at: datetime) -> None:
     with transaction(path) as con:
-        con.execute(sql("start_run"), {"run_id": run_id, "started_at": started_at})
+        con.execute(_sql_for(con, "start_run"), {"run_id": run_id, "started_at": started_at})
 
 
 def finish_run(path: Path, run_id: str, finished_at: datetime, status: str,
                counts: dict[str, int], stage_seconds: dict[str, float],
                offline: bool = False) -> None:
     with transaction(path) as con:
-        con.execute(sql("finish_run"), {
+        con.execute(_sql_for(con, "finish_run"), {
             "run_id": run_id, "finished_at": finished_at, "status": status,
             "stage_seconds": json.dumps(stage_seconds), "offline": offline, **counts,
         })
@@ -315,7 +483,7 @@ def articles_for_matching(path: Path, article_ids: Sequence[str]) -> list[dict[s
 def iter_articles(path: Path, wait_s: float, batch: int = 2000) -> Iterator[dict[str, Any]]:
     """Every original article, read in batches on a read-only connection."""
     with connect(path, read_only=True, wait_s=wait_s) as con:
-        cur = con.execute(sql("all_articles"))
+        cur = con.execute(_sql_for(con, "all_articles"))
         cols = [d[0] for d in cur.description]
         while rows := cur.fetchmany(batch):
             yield from (dict(zip(cols, r, strict=True)) for r in rows)
@@ -339,7 +507,7 @@ def record_matches(path: Path, matches: Sequence[dict[str, Any]], outbox: Outbox
             return stored, []
         new = run_batch(con, "insert_alerts", to_arrow(matches, MATCH_SCHEMA))
         if follow_up:
-            new += con.execute(sql("insert_follow_ups"), follow_up).fetchall()
+            new += con.execute(_sql_for(con, "insert_follow_ups"), follow_up).fetchall()
         new = sorted((t, a, k) for t, a, k in new)
         recent = ({r["topic"]: r["n"] for r in _fetch(con, "recent_alerts", {"since": since})}
                   if new else {})
@@ -396,7 +564,7 @@ def record_reextraction(path: Path, changed: Sequence[dict[str, Any]],
 
 def unlink_archive_days(path: Path, days: Sequence[str]) -> int:
     with transaction(path) as con:
-        return con.execute(sql("unlink_archive_days"), {"days": list(days)}).fetchone()[0]
+        return con.execute(_sql_for(con, "unlink_archive_days"), {"days": list(days)}).fetchone()[0]
 
 
 def checkpoint(path: Path) -> None:
@@ -458,15 +626,28 @@ class RunInProgress(Exception):
 
 
 @contextlib.contextmanager
-def writer_lock(path: Path, wait_s: float = 0.0) -> Iterator[None]:
+def writer_lock(path: Target, wait_s: float = 0.0, scope: str = "") -> Iterator[None]:
     """One writing job (an ingest run, a backfill, a digest) per warehouse at a time, across
     processes: two jobs interleaving their short transactions would race on the same rows. The
     lock is a file beside the warehouse; the OS releases it if the process dies. A job may
-    wait up to `wait_s` for it. Holding it, the job brings the schema up to date first."""
+    wait up to `wait_s` for it. Holding it, the job brings the schema up to date first.
+
+    A lake takes many writers: the lock is then per `scope` (an ingest shard, "i/N"), so two
+    runs of one shard never poll its hosts at once, while other shards run beside them; their
+    read-decide-write stages take turns (`turn`)."""
+    if isinstance(path, Lake) and path.on_postgres:
+        with _pg_job_lock(path, wait_s, scope):
+            migrate(path)
+            yield
+        return
     import fcntl
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_name(path.name + ".run-lock")
+    if isinstance(path, Lake):
+        base = Path(path.catalog)
+        lock = base.with_name(base.name + f".run-lock{scope.replace('/', 'of')}")
+    else:
+        lock = path.with_name(path.name + ".run-lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_s
     with lock.open("a+") as f:
         while True:
@@ -485,6 +666,28 @@ def writer_lock(path: Path, wait_s: float = 0.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _pg_job_lock(lake: Lake, wait_s: float, scope: str) -> Iterator[None]:
+    import hashlib
+
+    import psycopg
+
+    digest = hashlib.sha1(f"newswatch-job:{scope}".encode()).digest()
+    key = int.from_bytes(digest[:4], "big") % 2**31  # PostgreSQL's two-key form takes int4
+    deadline = time.monotonic() + wait_s
+    with psycopg.connect(lake.catalog, autocommit=True) as pg:
+        while not pg.execute("SELECT pg_try_advisory_lock(1, %s)", [key]).fetchone()[0]:
+            if time.monotonic() >= deadline:
+                raise RunInProgress(
+                    f"another ingest run{' of shard ' + scope if scope else ''} is writing to "
+                    f"{lake}; this run did nothing. Wait for it to finish.")
+            time.sleep(0.2)
+        try:
+            yield
+        finally:
+            pg.execute("SELECT pg_advisory_unlock(1, %s)", [key])
 
 
 # --- Stories -------------------------------------------------------------------------------
@@ -613,7 +816,7 @@ def web_feeds(path: Path, wait_s: float, since: datetime, runs: int
 
 def web_search_version(path: Path, wait_s: float) -> tuple[Any, ...]:
     with web_reader(path, wait_s) as con:
-        return tuple(con.execute(sql("web_search_version")).fetchone())
+        return tuple(con.execute(_sql_for(con, "web_search_version")).fetchone())
 
 
 def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]],
@@ -622,13 +825,13 @@ def web_search_candidates(path: Path, wait_s: float, cnf: Sequence[Sequence[str]
     """The ids of the articles that may match (see web_search_candidates.sql), scanned `chunk`
     articles per short read so that a writer never waits for the whole scan."""
     with web_reader(path, wait_s) as con:
-        ids = [r[0] for r in con.execute(sql("web_search_ids")).fetchall()]
+        ids = [r[0] for r in con.execute(_sql_for(con, "web_search_ids")).fetchall()]
     if not cnf:
         return ids
     found: list[str] = []
     for start in range(0, len(ids), chunk):
         with web_reader(path, wait_s) as con:
-            found += [r[0] for r in con.execute(sql("web_search_candidates"), {
+            found += [r[0] for r in con.execute(_sql_for(con, "web_search_candidates"), {
                 "cnf": [list(c) for c in cnf], "unsafe": unsafe,
                 "other_languages": list(other_languages), "lo": ids[start],
                 "hi": ids[min(start + chunk, len(ids)) - 1]}).fetchall()]
@@ -648,7 +851,8 @@ def fold_chars(codepoints: Sequence[int]) -> dict[int, str]:
     """Each character as the search prefilter's SQL folds it (an in-memory database)."""
     with duckdb.connect() as con:
         sandbox(con)
-        return dict(con.execute(sql("fold_chars"), {"codepoints": list(codepoints)}).fetchall())
+        return dict(con.execute(_sql_for(con, "fold_chars"),
+                                {"codepoints": list(codepoints)}).fetchall())
 
 
 def web_articles(path: Path, wait_s: float, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -672,7 +876,7 @@ def sync_topic_views(path: Path, topics: Sequence[str]) -> tuple[list[str], list
         con.execute("CREATE SCHEMA IF NOT EXISTS topics")
         have = {r[0] for r in con.execute(
             "SELECT view_name FROM duckdb_views() WHERE schema_name = 'topics' "
-            "AND NOT internal").fetchall()}
+            "AND database_name = current_database() AND NOT internal").fetchall()}
         want = {topic_view_name(t): t for t in topics}
         for view, topic in sorted(want.items()):
             con.execute(template.replace("{view}", view).replace("{topic}", topic))
@@ -693,3 +897,55 @@ def articles_for_training(path: Path, article_ids: Sequence[str], wait_s: float
     with connect(path, read_only=True, wait_s=wait_s) as con:
         con.register("batch", table)
         return _fetch(con, "articles_for_training")
+
+
+# --- Moving a warehouse between backends ---------------------------------------------------
+
+class CopyError(Exception):
+    """The destination is not empty, or a table's count differed after the copy."""
+
+
+def _attach_source(con: Any, source: Target) -> None:
+    if isinstance(source, Lake):
+        con.execute(f"ATTACH '{source.attach_uri}' AS src "
+                    f"(DATA_PATH '{source.data_path}', READ_ONLY)")
+    else:
+        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+
+
+def copy_warehouse(source: Target, dest: Target) -> list[tuple[str, int, int]]:
+    """Copy every table of `source` into `dest` (DuckDB file → lake, or back), which is brought
+    to the latest schema first and must hold no articles yet. Returns (table, rows in source,
+    rows in dest) per table; raises CopyError if any differ. The source is only read."""
+    migrate(dest)
+    with turn(dest), connect(dest) as con:
+        if not isinstance(dest, Lake):  # the file's connection needs the lake's extensions
+            for ext in extension_paths():
+                con.execute(f"LOAD '{ext}'")
+        here = con.execute("SELECT current_database()").fetchone()[0]
+        _attach_source(con, source)
+        held = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        if held:
+            raise CopyError(f"{dest} already holds {held} article(s); copy into a new, empty "
+                            f"warehouse (a new catalog database and data path).")
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' "
+            "AND schema_name = 'main' AND table_name <> 'schema_migrations' "
+            "ORDER BY table_name").fetchall()]
+        counts = []
+        for table in tables:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f'DELETE FROM "{here}".main.{table}')  # what a backfill may have made
+            con.execute(f'INSERT INTO "{here}".main.{table} BY NAME '
+                        f"SELECT * FROM src.main.{table}")
+            con.execute("COMMIT")
+            counts.append((table,
+                           con.execute(f"SELECT count(*) FROM src.main.{table}").fetchone()[0],
+                           con.execute(f'SELECT count(*) FROM "{here}".main.{table}'
+                                       ).fetchone()[0]))
+        con.execute("DETACH src")
+    bad = [c for c in counts if c[1] != c[2]]
+    if bad:
+        raise CopyError("counts differ after the copy: " + ", ".join(
+            f"{t} {a} → {b}" for t, a, b in bad))
+    return counts
