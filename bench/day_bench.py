@@ -185,6 +185,7 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=2000)
     ap.add_argument("--hosts", type=int, default=500)
     ap.add_argument("--polls", type=int, default=POLLS)
+    ap.add_argument("--stages", action="store_true", help="print each poll's slowest stages")
     ap.add_argument("--runner", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.runner:
@@ -237,6 +238,9 @@ def main() -> None:
                   f"  ({pk['run'] / 1024:.0f} / {pk['workers'] / 1024:.0f} / "
                   f"{pk['prefect'] / 1024:.0f})"
                   + (f"  {r['failed']} page(s) failed" if r["failed"] else ""), flush=True)
+            if args.stages:
+                top = sorted(r["stages"].items(), key=lambda kv: -kv[1])[:6]
+                print("      " + ", ".join(f"{k} {v:.1f}" for k, v in top), flush=True)
         elapsed = time.perf_counter() - began
         child.stdin.close()
         child.wait(60)
