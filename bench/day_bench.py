@@ -210,6 +210,9 @@ def main() -> None:
                                  cwd=work, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  text=True)
         assert child.stdin and child.stdout
+        # The runner and its tree go with the bench, however it ends.
+        import atexit
+        atexit.register(lambda: child.poll() is None and child.kill())
         rows = []
         began = 0.0
         print(f"{'poll':>4} {'new':>5} {'wall s':>7} {'art/s':>6} {'articles':>8} "
