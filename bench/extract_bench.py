@@ -17,7 +17,8 @@ For each batch size it prints:
 - Prefect's start-up, and the peak RSS of the run's process tree (the run, its extraction
   workers and Prefect's temporary server), sampled every 50 ms.
 
-    NEWSWATCH_CORPUS=../shared/corpus python bench/extract_bench.py [--sizes 200 2000 10000]
+    NEWSWATCH_CORPUS=../shared/corpus python bench/extract_bench.py [--sizes 200 2000]
+    NEWSWATCH_CORPUS=../shared/corpus python bench/extract_bench.py --run-only --sizes 10000
 """
 
 from __future__ import annotations
@@ -182,8 +183,21 @@ def extract_alone(cfg_path: Path, folder: Path, n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def _role(pid: int, root: int) -> str:
+    if pid == root:
+        return "run"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "other"
+    if b"uvicorn" in cmd or b"prefect" in cmd:
+        return "prefect"
+    return "workers"  # the forkserver and the extraction workers it forks
+
+
+def tree_rss_kb(root: int) -> dict[str, int]:
+    """Resident memory of a process and all its descendants, from /proc, by role (the run,
+    its extraction workers, Prefect's temporary server) and in total."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for d in os.listdir("/proc"):
@@ -198,15 +212,48 @@ def tree_rss_kb(root: int) -> int:
         children.setdefault(ppid, []).append(int(d))
         m = re.search(r"VmRSS:\s+(\d+)", status)
         rss[int(d)] = int(m.group(1)) if m else 0
-    total, todo = 0, [root]
+    out = {"total": 0, "run": 0, "workers": 0, "prefect": 0, "other": 0}
+    todo = [root]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        kb = rss.get(p, 0)
+        out["total"] += kb
+        out[_role(p, root)] += kb
         todo += children.get(p, [])
-    return total
+    return out
 
 
-def run_ingest(cfg: Path) -> tuple[dict, int]:
+class PeakRSS:
+    """Samples a process tree's RSS every 50 ms in a thread: the peak total, and each role's
+    own peak (they need not peak together)."""
+
+    def __init__(self, root: int) -> None:
+        self.root, self.peak = root, {"total": 0, "run": 0, "workers": 0, "prefect": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            now = tree_rss_kb(self.root)
+            for k in self.peak:
+                self.peak[k] = max(self.peak[k], now[k])
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def describe(self) -> str:
+        p = self.peak
+        return (f"peak RSS {p['total'] / 1024:.0f} MB (run {p['run'] / 1024:.0f}, workers "
+                f"{p['workers'] / 1024:.0f}, Prefect {p['prefect'] / 1024:.0f})")
+
+
+def run_ingest(cfg: Path) -> tuple[dict, PeakRSS]:
     """One `newswatch run --all-feeds` path in a child process; its summary and peak RSS."""
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -214,10 +261,8 @@ def run_ingest(cfg: Path) -> tuple[dict, int]:
     out = cfg.parent / "summary.json"
     child = subprocess.Popen([sys.executable, __file__, "--child", str(cfg), str(out)],
                              env=env, cwd=ROOT)
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, tree_rss_kb(child.pid))
-        time.sleep(0.05)
+    with PeakRSS(child.pid) as peak:
+        child.wait()
     if child.returncode:
         sys.exit(f"the ingest run failed ({child.returncode})")
     return json.loads(out.read_text()), peak
@@ -238,7 +283,7 @@ def child(cfg: str, out: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 10000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
     ap.add_argument("--chunk", type=int, default=None, help="[ingest] chunk_pages")
     ap.add_argument("--run-only", action="store_true",
                     help="skip bare trafilatura and the in-memory extraction (for the peak "
@@ -281,10 +326,10 @@ def main() -> None:
         whole = n / summary["body_seconds"]
         rows.append(f"{n:>6} {bare:>7.1f} {alone:>8.1f} {alone / bare:>6.2f} {fx:>9.1f} "
                     f"{fx / bare:>6.2f} {whole:>6.1f} {whole / bare:>6.2f} "
-                    f"{summary['prefect_startup_s']:>9.1f} {peak / 1024:>7.0f} MB")
+                    f"{summary['prefect_startup_s']:>9.1f} {peak.peak['total'] / 1024:>7.0f} MB")
         print(f"  {n} pages: {summary['articles_new']} new articles in {summary['chunks']} "
-              f"chunk(s); stages: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()),
-              flush=True)
+              f"chunk(s); {peak.describe()}; stages: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()), flush=True)
     print(head)
     print("\n".join(rows))
     print("bare/s: trafilatura.extract, one warm process per core; alone/s: our extraction "

@@ -83,11 +83,18 @@ def _turnstile(path: Path, exclusive: bool) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+# A writer's connection (the ingest's stages) holds DuckDB's buffer pool, which by default may
+# take 80 % of the machine's memory and, once grown, stays in the process; a run's batches are
+# one chunk (~200 pages) and need far less. Past it DuckDB spills to a temporary file.
+WRITER_MEMORY_LIMIT = "256MB"
+
+
 def _open(path: Path, read_only: bool, config: dict[str, Any] | None) -> Any:
     if read_only:
         with _turnstile(path, exclusive=False):
             return duckdb.connect(str(path), read_only=True, config=config or {})
-    return duckdb.connect(str(path), config=config or {})
+    return duckdb.connect(str(path), config={"memory_limit": WRITER_MEMORY_LIMIT,
+                                             **(config or {})})
 
 
 @contextlib.contextmanager

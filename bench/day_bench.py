@@ -1,0 +1,273 @@
+"""A simulated day of the news: polls run back to back over a local news web, the warehouse
+growing poll by poll, measured for throughput, flatness and memory.
+
+The web: `--feeds` feeds (2,000) on `--hosts` loopback hosts (500, 127.1.x.y, each its own
+address so per-host politeness is real), served by a separate process. Pages are real news
+pages (Mozilla Readability's, NEWSWATCH_CORPUS/extraction/readability-pages), each copy with
+its words shuffled so every page is a new article with a real template's structure and
+extraction work (bench/extract_bench.py's `variant`). Feeds answer ETag / If-None-Match, so a
+feed with nothing new costs a 304, as real feeds do.
+
+The day: 500,000 new entries a day arrive over 96 polls (one per 15 minutes). Compressed, the
+same per-poll shape is kept and the volume scaled to `--articles` (50,000: 521 a poll), each
+entry going to a feed drawn with Zipf-like weights (a few feeds busy, most quiet). Politeness
+is on (the shipped [fetch] defaults). One `newswatch serve`-like process runs the 96 polls back
+to back (every feed polled each time: the clock is compressed), after one warm-up poll with
+nothing new that starts Prefect's temporary server.
+
+Prints per poll: wall time, new articles, warehouse size, peak RSS of the process tree (the
+runner, its extraction workers, Prefect's temporary server); then sustained articles/s and its
+ratio to 500,000/day, first/middle/last poll time and last/first, warehouse and WARC bytes per
+article.
+
+    NEWSWATCH_CORPUS=../shared/corpus python bench/day_bench.py [--articles 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email.utils
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from extract_bench import PeakRSS, corpus_pages, variant  # noqa: E402
+
+DAY = 500_000  # articles a day (Media Cloud's order of magnitude)
+POLLS = 96  # one every 15 minutes
+ITEMS_PER_FEED = 30  # a feed lists its latest entries, as real feeds do
+
+
+def host_addr(h: int) -> str:
+    return f"127.1.{h // 250}.{h % 250 + 1}"
+
+
+def schedule(articles: int, feeds: int, polls: int, seed: int = 11) -> list[list[int]]:
+    """For each poll, the feed of each article arriving before it (ids are global, in order)."""
+    rnd = random.Random(seed)
+    weights = [1 / (r + 1) ** 0.8 for r in range(feeds)]
+    order = list(range(feeds))
+    rnd.shuffle(order)
+    per = [articles // polls + (p < articles % polls) for p in range(polls)]
+    return [rnd.choices(order, weights, k=n) for n in per]
+
+
+# --- the news web (its own process) --------------------------------------------------------
+
+def serve_web(hosts: int, feeds: int, plan: list[list[int]], conn) -> None:  # type: ignore[no-untyped-def]
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    base = corpus_pages()
+
+    @lru_cache(maxsize=256)
+    def page(i: int) -> bytes:
+        return variant(base[i % len(base)], i // len(base) + 1)
+
+    items: dict[int, list[tuple[int, int]]] = {f: [] for f in range(feeds)}  # (article, poll)
+    lock = threading.Lock()
+    ports: list[int] = []
+    start = time.time()
+
+    def feed_xml(f: int) -> tuple[bytes, str]:
+        h = f % hosts
+        with lock:
+            latest = items[f][-ITEMS_PER_FEED:]
+        etag = f'"{f}-{latest[-1][0] if latest else -1}"'
+        body = "".join(
+            f"<item><title>Story {a}</title>"
+            f"<link>http://{host_addr(h)}:{ports[h]}/a/{a}.html</link><guid>a{a}</guid>"
+            f"<pubDate>{email.utils.formatdate(start + p * 60, usegmt=True)}</pubDate></item>"
+            for a, p in reversed(latest))
+        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                f"<title>feed {f}</title><link>http://{host_addr(h)}/</link>{body}"
+                f"</channel></rss>").encode(), etag
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            name = self.path.rsplit("/", 1)[-1]
+            if self.path.startswith("/feed/"):
+                body, etag = feed_xml(int(name.removesuffix(".xml")))
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                ctype = "application/rss+xml; charset=utf-8"
+            else:
+                body, etag, ctype = page(int(name.removesuffix(".html"))), "", \
+                    "text/html; charset=utf-8"
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            if etag:
+                self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    servers = [ThreadingHTTPServer((host_addr(h), 0), Handler) for h in range(hosts)]
+    ports += [s.server_address[1] for s in servers]
+    for s in servers:
+        s.daemon_threads = True
+        threading.Thread(target=s.serve_forever, args=(1.0,), daemon=True).start()
+    conn.send([f"http://{host_addr(f % hosts)}:{ports[f % hosts]}/feed/{f}.xml"
+               for f in range(feeds)])
+    next_id = 0
+    while (msg := conn.recv()) != "stop":  # "poll P": publish what arrived before poll P
+        p = int(msg.split()[1])
+        with lock:
+            for f in plan[p] if p < len(plan) else []:
+                items[f].append((next_id, p))
+                next_id += 1
+        conn.send(next_id)
+
+
+# --- the runner (its own process tree: runner, workers, Prefect's server) -------------------
+
+def runner(cfg: str) -> None:
+    """Polls back to back, one line of JSON per poll on stdout; waits for "go" on stdin."""
+    from flows.ingest import ingest
+
+    async def polls() -> None:
+        for line in sys.stdin:
+            if line.strip() != "go":
+                return
+            t = time.perf_counter()
+            s = await ingest(cfg, all_feeds=True)
+            print(json.dumps({"wall_s": time.perf_counter() - t, "new": s.articles_new,
+                              "fetched": s.pages_fetched, "failed": s.pages_failed,
+                              "feeds_failed": s.feeds_failed, "stages": s.stage_seconds}),
+                  flush=True)
+
+    asyncio.run(polls())
+
+
+def write_config(folder: Path, feeds: list[str]) -> Path:
+    (folder / "feeds.toml").write_text("".join(
+        f'[[feed]]\nname = "feed {i}"\nurl = "{u}"\n\n' for i, u in enumerate(feeds)))
+    (folder / "topics.toml").write_text((ROOT / "seeds" / "topics.toml").read_text())
+    cfg = folder / "newswatch.toml"
+    cfg.write_text(  # politeness: the shipped [fetch] defaults
+        '[warehouse]\npath = "nw.duckdb"\n[sources]\nfeeds = "feeds.toml"\n'
+        'topics = "topics.toml"\n[alerts]\nlog = "alerts.jsonl"\nterminal = false\n'
+        '[archive]\ndir = "archive"\n'
+        '[fetch]\nallow_private_networks = true\nallowed_networks = "127.0.0.0/8"\n')
+    return cfg
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() \
+        else (path.stat().st_size if path.exists() else 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--articles", type=int, default=50_000, help="the day's new articles")
+    ap.add_argument("--feeds", type=int, default=2000)
+    ap.add_argument("--hosts", type=int, default=500)
+    ap.add_argument("--polls", type=int, default=POLLS)
+    ap.add_argument("--stages", action="store_true", help="print each poll's slowest stages")
+    ap.add_argument("--runner", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.runner:
+        runner(args.runner)
+        return
+    plan = schedule(args.articles, args.feeds, args.polls)
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}; {args.articles} "
+          f"articles = {args.articles / DAY:.1%} of a {DAY:,}-article day over {args.polls} "
+          f"polls; {args.feeds} feeds on {args.hosts} hosts; politeness on", flush=True)
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        ctx = multiprocessing.get_context("spawn")
+        web_end, conn = ctx.Pipe()
+        web = ctx.Process(target=serve_web, args=(args.hosts, args.feeds, plan, conn),
+                          daemon=True)
+        web.start()
+        cfg = write_config(work, web_end.recv())
+        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               "PREFECT_LOGGING_LEVEL": "WARNING",
+               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+        child = subprocess.Popen([sys.executable, __file__, "--runner", str(cfg)], env=env,
+                                 cwd=work, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 text=True)
+        assert child.stdin and child.stdout
+        # The runner and its tree go with the bench, however it ends.
+        import atexit
+        atexit.register(lambda: child.poll() is None and child.kill())
+        rows = []
+        began = 0.0
+        print(f"{'poll':>4} {'new':>5} {'wall s':>7} {'art/s':>6} {'articles':>8} "
+              f"{'warehouse':>9} {'peak RSS':>9}  (run / workers / Prefect)", flush=True)
+        for p in range(-1, args.polls):  # poll -1: warm-up, nothing new (Prefect starts)
+            web_end.send(f"poll {p}")
+            published = web_end.recv()
+            with PeakRSS(child.pid) as peak:
+                child.stdin.write("go\n")
+                child.stdin.flush()
+                line = child.stdout.readline()
+            if not line:
+                sys.exit(f"the runner died ({child.wait()})")
+            r = json.loads(line)
+            if p < 0:
+                began = time.perf_counter()
+                print(f"warm-up poll {r['wall_s']:.1f} s (Prefect's start-up)", flush=True)
+                continue
+            r.update(poll=p, published=published, peak_mb=peak.peak["total"] / 1024,
+                     warehouse=du(work / "nw.duckdb") + du(work / "nw.duckdb.wal"))
+            rows.append(r)
+            total_new = sum(x["new"] for x in rows)
+            pk = peak.peak
+            print(f"{p:>4} {r['new']:>5} {r['wall_s']:>7.1f} {r['new'] / r['wall_s']:>6.1f} "
+                  f"{total_new:>8} {r['warehouse'] / 2**20:>7.0f} MB {r['peak_mb']:>6.0f} MB"
+                  f"  ({pk['run'] / 1024:.0f} / {pk['workers'] / 1024:.0f} / "
+                  f"{pk['prefect'] / 1024:.0f})"
+                  + (f"  {r['failed']} page(s) failed" if r["failed"] else ""), flush=True)
+            if args.stages:
+                top = sorted(r["stages"].items(), key=lambda kv: -kv[1])[:6]
+                print("      " + ", ".join(f"{k} {v:.1f}" for k, v in top), flush=True)
+        elapsed = time.perf_counter() - began
+        child.stdin.close()
+        child.wait(60)
+        web_end.send("stop")
+        web.join(10)
+        articles = sum(x["new"] for x in rows)
+        warehouse = rows[-1]["warehouse"]
+        warc = du(work / "archive")
+    rate = articles / elapsed
+    walls = [x["wall_s"] for x in rows]
+    mid = len(rows) // 2
+    head, tail = statistics.median(walls[:10]), statistics.median(walls[-10:])
+    print(f"\n{articles} articles in {elapsed:.0f} s over {len(rows)} polls back to back: "
+          f"{rate:.1f} articles/s sustained = {rate / (DAY / 86400):.2f}x "
+          f"{DAY:,}/day ({DAY / 86400:.2f}/s; 3x headroom is {3 * DAY / 86400:.1f}/s)")
+    print(f"poll wall time: first {walls[0]:.1f} s, middle {walls[mid]:.1f} s, last "
+          f"{walls[-1]:.1f} s; last/first {walls[-1] / walls[0]:.2f}; median of the last 10 / "
+          f"first 10 {tail / head:.2f} (target <= 1.3)")
+    print(f"peak RSS of the process tree: max over polls {max(x['peak_mb'] for x in rows):.0f}"
+          f" MB (target <= 1024)")
+    print(f"warehouse {warehouse / 2**20:.0f} MB = {warehouse / articles / 1024:.1f} KB per "
+          f"article; WARC archive {warc / 2**20:.0f} MB = {warc / articles / 1024:.1f} KB per "
+          f"article")
+
+
+if __name__ == "__main__":
+    main()
