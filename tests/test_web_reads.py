@@ -152,3 +152,21 @@ def test_pages_read_at_once_in_one_process(tmp_path: Path) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(read, range(40))) == [[("UTC", 3)]] * 40
+
+
+def test_a_label_lookup_waits_for_a_page_read_in_the_same_process(tmp_path: Path) -> None:
+    """The label button's lookup opens a plain read connection in the web's process; DuckDB
+    refuses one with another configuration while a sandboxed page read holds the file."""
+    import threading
+
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    got: list[object] = []
+    with db.web_reader(path, 5.0) as con:
+        con.execute("SELECT count(*) FROM articles").fetchall()
+        t = threading.Thread(target=lambda: got.append(db.article_for_label(path, "a1", 5.0)))
+        t.start()
+        t.join(0.3)
+        assert t.is_alive()  # waiting for the page's read, not failing
+    t.join(10)
+    assert got == [[]]

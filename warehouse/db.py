@@ -1037,7 +1037,9 @@ def sync_topic_views(path: Path, topics: Sequence[str]) -> tuple[list[str], list
 
 
 def article_for_label(path: Path, article_id: str, wait_s: float) -> list[dict[str, Any]]:
-    with connect(path, read_only=True, wait_s=wait_s) as con:
+    # Takes the web's turn: a label clicked on a page is looked up in the web's process, whose
+    # page reads hold the file with another (sandboxed) configuration meanwhile.
+    with _web_turn, connect(path, read_only=True, wait_s=wait_s) as con:
         return _fetch(con, "article_for_label", {"article_id": article_id})
 
 
