@@ -56,7 +56,7 @@ def run_shards(cfg: Path, n: int, api_url: str) -> tuple[float, int]:
              for s in shard]
     peak = 0
     while any(p.poll() is None for p in procs):
-        peak = max(peak, sum(tree_rss_kb(p.pid) for p in procs if p.poll() is None))
+        peak = max(peak, sum(tree_rss_kb(p.pid)["total"] for p in procs if p.poll() is None))
         time.sleep(0.1)
     wall = time.perf_counter() - started
     for p in procs:
