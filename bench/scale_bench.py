@@ -148,7 +148,7 @@ def main() -> None:
           f"lake; the rest (fetching, extracting) runs in every shard at once. With one shard per "
           f"machine, Amdahl's law bounds the speed-up at 1 / (s + (1 - s) / N): " + ", ".join(
               f"N={n}: {1 / (s + (1 - s) / n):.1f}x" for n in (2, 4, 8, 16)) +
-          f" (at most {1 / s:.0f}x), if the catalog and the shared storage keep up.")
+          f" (at most {1 / s:.1f}x), if the catalog and the shared storage keep up.")
     print("wall s: first start to last finish (Prefect server shared, not counted); ratio: "
           "articles/s against the DuckDB file; slowest s: the slowest run's own time; peak "
           "RSS: every process of every shard together; in turn: the share of the runs' time spent "
