@@ -18,7 +18,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -97,7 +97,6 @@ class _Host:
     """Per-host politeness state for one run."""
 
     slots: asyncio.Semaphore
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_at: float = 0.0  # monotonic time before which no new request may start
 
 
@@ -121,6 +120,7 @@ class Fetcher:
         self._resolver = resolver  # tests: a fixed name → addresses table instead of DNS
         self._hosts: dict[str, _Host] = {}
         self._client: httpx.AsyncClient | None = None
+        self._sockets = asyncio.Semaphore(cfg.total_concurrency)
 
     async def __aenter__(self) -> Fetcher:
         c = self.cfg
@@ -145,13 +145,21 @@ class Fetcher:
             self._hosts[host] = _Host(asyncio.Semaphore(self.cfg.per_host_concurrency))
         return self._hosts[host]
 
-    async def _pace(self, h: _Host) -> None:
-        """Wait for this host's next free moment, and book the one after it."""
-        async with h.lock:
+    async def _turn(self, h: _Host) -> None:
+        """Wait for this host's next free moment and one of the run's sockets; book the host's
+        next moment when both are ours. Returns holding a socket (release `self._sockets`).
+        Requests queue here, not in httpcore's pool: its queue is scanned against every
+        connection on each change, so 2,000 queued feeds cost 11 ms of CPU a request."""
+        while True:
             wait = h.next_at - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            h.next_at = max(h.next_at, time.monotonic() + self.cfg.per_host_interval_s)
+                continue
+            await self._sockets.acquire()
+            if h.next_at <= time.monotonic():  # nobody booked the host while we waited
+                h.next_at = time.monotonic() + self.cfg.per_host_interval_s
+                return
+            self._sockets.release()
 
     def _hold(self, host: str, seconds: float) -> None:
         """A host asked us to come back later (Retry-After): nobody starts before then."""
@@ -240,14 +248,17 @@ class Fetcher:
         send_headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
         try:
             async with h.slots:
-                await self._pace(h)
-                req = self._client.build_request("GET", _pin(parts, ip), headers=send_headers,
-                                                 extensions=extensions)
-                resp = await self._client.send(req, stream=True)
+                await self._turn(h)
                 try:
-                    return await self._read(resp, current, host, max_bytes, result)
+                    req = self._client.build_request("GET", _pin(parts, ip),
+                                                     headers=send_headers, extensions=extensions)
+                    resp = await self._client.send(req, stream=True)
+                    try:
+                        return await self._read(resp, current, host, max_bytes, result)
+                    finally:
+                        await resp.aclose()
                 finally:
-                    await resp.aclose()
+                    self._sockets.release()
         except httpx.TimeoutException:
             return result("temp", "timeout", final_url=current)
         except httpx.ConnectError:

@@ -175,3 +175,39 @@ def test_per_host_concurrency_is_kept(web: servers.Server) -> None:
     results = asyncio.run(go())
     assert [r.status for r in results] == ["ok"] * 10
     assert peak[0] == 2
+
+
+def test_requests_queue_in_the_seam_not_in_the_connection_pool(web: servers.Server) -> None:
+    """Forty requests over four hosts with three sockets: three open at once, and httpcore's
+    pool never holds more than three requests. Queued in its pool, each change rescanned every
+    waiting request against every connection: 2,000 feeds cost 11 ms of CPU each, not 1."""
+    import threading
+    import time
+
+    active, peak, pooled, lock = [0], [0], [0], threading.Lock()
+    fetcher: list[Fetcher] = []
+
+    def route(h):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+            pool = fetcher[0]._client._transport._pool  # type: ignore[union-attr]
+            pooled[0] = max(pooled[0], len(pool._requests))
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        servers.reply(h, 200, b"ok")
+
+    web.routes["/p"] = route
+    cfg = replace(LOOPBACK, total_concurrency=3)
+    port = web.url.rsplit(":", 1)[1]
+
+    async def go():
+        async with Fetcher(cfg, resolver=lambda host, port: ["127.0.0.1"]) as f:
+            fetcher.append(f)
+            return await asyncio.gather(*(f.get(f"http://h{i % 4}.test:{port}/p", max_bytes=100)
+                                          for i in range(40)))
+
+    results = asyncio.run(go())
+    assert [r.status for r in results] == ["ok"] * 40
+    assert (peak[0], pooled[0]) == (3, 3)
