@@ -4,6 +4,9 @@ reason, and nothing raises."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -150,23 +153,27 @@ def test_file_urls_only_under_local_roots(tmp_path: Path) -> None:
     assert (none.status, none.reason) == ("hard", "file_not_allowed")
 
 
-def test_per_host_concurrency_is_kept(web: servers.Server) -> None:
-    """Ten slow requests to one host never have more than two open at once."""
-    import threading
-    import time
-
+def counting_route(seconds: float, on_enter: Callable[[], None] = lambda: None):
+    """A route that answers "ok" after `seconds`, and the most requests it had open at once;
+    `on_enter` runs as each request arrives."""
     active, peak, lock = [0], [0], threading.Lock()
 
     def route(h):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        time.sleep(0.1)
+            on_enter()
+        time.sleep(seconds)
         with lock:
             active[0] -= 1
         servers.reply(h, 200, b"ok")
 
-    web.routes["/p"] = route
+    return route, peak
+
+
+def test_per_host_concurrency_is_kept(web: servers.Server) -> None:
+    """Ten slow requests to one host never have more than two open at once."""
+    web.routes["/p"], peak = counting_route(0.1)
 
     async def go():
         async with Fetcher(LOOPBACK) as f:
@@ -181,24 +188,14 @@ def test_requests_queue_in_the_seam_not_in_the_connection_pool(web: servers.Serv
     """Forty requests over four hosts with three sockets: three open at once, and httpcore's
     pool never holds more than three requests. Queued in its pool, each change rescanned every
     waiting request against every connection: 2,000 feeds cost 11 ms of CPU each, not 1."""
-    import threading
-    import time
-
-    active, peak, pooled, lock = [0], [0], [0], threading.Lock()
+    pooled: list[int] = [0]
     fetcher: list[Fetcher] = []
 
-    def route(h):
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-            pool = fetcher[0]._client._transport._pool  # type: ignore[union-attr]
-            pooled[0] = max(pooled[0], len(pool._requests))
-        time.sleep(0.05)
-        with lock:
-            active[0] -= 1
-        servers.reply(h, 200, b"ok")
+    def sample_pool() -> None:
+        pool = fetcher[0]._client._transport._pool  # type: ignore[union-attr]
+        pooled[0] = max(pooled[0], len(pool._requests))
 
-    web.routes["/p"] = route
+    web.routes["/p"], peak = counting_route(0.05, sample_pool)
     cfg = replace(LOOPBACK, total_concurrency=3)
     port = web.url.rsplit(":", 1)[1]
 
