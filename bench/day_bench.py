@@ -146,6 +146,7 @@ def serve_web(hosts: int, feeds: int, plan: list[list[int]], conn) -> None:  # t
 def runner(cfg: str) -> None:
     """Polls back to back, one line of JSON per poll on stdout; waits for "go" on stdin."""
     from flows.ingest import ingest
+    from flows.prefect_api import prefect_api
 
     async def polls() -> None:
         for line in sys.stdin:
@@ -158,7 +159,8 @@ def runner(cfg: str) -> None:
                               "feeds_failed": s.feeds_failed, "stages": s.stage_seconds}),
                   flush=True)
 
-    asyncio.run(polls())
+    with prefect_api():  # as `newswatch run` does
+        asyncio.run(polls())
 
 
 def write_config(folder: Path, feeds: list[str]) -> Path:
@@ -229,7 +231,7 @@ def main() -> None:
             r = json.loads(line)
             if p < 0:
                 began = time.perf_counter()
-                print(f"warm-up poll {r['wall_s']:.1f} s (Prefect's start-up)", flush=True)
+                print(f"warm-up poll {r['wall_s']:.1f} s (nothing new)", flush=True)
                 continue
             r.update(poll=p, published=published, peak_mb=peak.peak["total"] / 1024,
                      warehouse=du(work / "nw.duckdb") + du(work / "nw.duckdb.wal"))

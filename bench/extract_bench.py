@@ -274,8 +274,10 @@ def child(cfg: str, out: str) -> None:
 
     called = time.time()
     from flows.ingest import ingest
+    from flows.prefect_api import prefect_api
 
-    s = asyncio.run(ingest(cfg, all_feeds=True))
+    with prefect_api():  # as `newswatch run` does
+        s = asyncio.run(ingest(cfg, all_feeds=True))
     out_d = dataclasses.asdict(s)
     out_d["prefect_startup_s"] = s.flow_started - called
     Path(out).write_text(json.dumps(out_d))

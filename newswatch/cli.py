@@ -14,10 +14,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newswatch import orphans
 from newswatch.config import ConfigError, load_config
+
+if TYPE_CHECKING:
+    from flows.prefect_api import PrefectApi
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
@@ -183,13 +186,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"{len(cfg.topics)} topic(s) → {cfg.warehouse_path}", highlight=False)
     started, called = time.perf_counter(), time.time()
     from flows.ingest import ingest
+    from flows.prefect_api import prefect_api
 
     log = logging.getLogger("newswatch.progress")
     log.setLevel(logging.INFO)
     log.addHandler(_progress_handler(console))
     log.propagate = False
+    apis: list[PrefectApi] = []
+
     def job() -> Any:
-        with console.status("starting Prefect and running the flow…"):
+        with console.status("starting Prefect and running the flow…"), prefect_api() as api:
+            apis.append(api)
             return asyncio.run(ingest(str(cfg.path), all_feeds=args.all_feeds,
                                       shard=args.shard))
 
@@ -224,19 +231,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     total = time.perf_counter() - started
     console.print(f"done in {total:.1f} s: the run's stages {s.body_seconds:.2f} s"
                   + (f" in {s.chunks} chunks" if s.chunks > 1 else "")
-                  + f"; {prefect_startup(s.flow_started - called)}", highlight=False)
+                  + f"; {prefect_startup(s.flow_started - called, apis[0])}", highlight=False)
     console.print("Query it: newswatch sql \"SELECT title, outlet FROM articles\"",
                   highlight=False)
     return EXIT_OK
 
 
-def prefect_startup(seconds: float) -> str:
+def prefect_startup(seconds: float, api: PrefectApi) -> str:
     """What Prefect's start-up cost this run, and how to avoid paying it every time."""
-    from prefect.settings import PREFECT_API_URL
-
-    api = PREFECT_API_URL.value()
-    if api:
-        return f"Prefect start-up {seconds:.1f} s (the server at {api})"
+    if not api.temporary:
+        return f"Prefect start-up {seconds:.1f} s (the server at {api.url})"
     return (f"Prefect start-up {seconds:.1f} s (a temporary server for this run alone; "
             f"`newswatch serve` starts it once for every run, or set PREFECT_API_URL to a "
             f"running Prefect server)")

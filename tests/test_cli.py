@@ -83,17 +83,14 @@ def test_run_prints_progress_alerts_and_summary(prefect_harness, site, tmp_path,
 
 
 def test_prefect_startup_says_how_to_avoid_the_temporary_server() -> None:
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
+    from flows.prefect_api import PrefectApi
     from newswatch.cli import prefect_startup
 
-    with temporary_settings({PREFECT_API_URL: None}):
-        assert prefect_startup(9.84) == (
-            "Prefect start-up 9.8 s (a temporary server for this run alone; `newswatch serve` "
-            "starts it once for every run, or set PREFECT_API_URL to a running Prefect server)")
-    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
-        assert prefect_startup(0.42) == (
-            "Prefect start-up 0.4 s (the server at http://127.0.0.1:4200/api)")
+    assert prefect_startup(9.84, PrefectApi("http://127.0.0.1:8123/api", temporary=True)) == (
+        "Prefect start-up 9.8 s (a temporary server for this run alone; `newswatch serve` "
+        "starts it once for every run, or set PREFECT_API_URL to a running Prefect server)")
+    assert prefect_startup(0.42, PrefectApi("http://127.0.0.1:4200/api", temporary=False)) == (
+        "Prefect start-up 0.4 s (the server at http://127.0.0.1:4200/api)")
 
 
 @pytest.mark.slow
