@@ -7,11 +7,13 @@ features. Kept apart from the stages so a worker process imports only this and w
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import trafilatura
 from htmldate import find_date
@@ -120,10 +122,20 @@ def extract_page(url: str, body: bytes, min_chars: int, content_type: str | None
     )
 
 
+# A worker parses pages of 0.1-2 MB into lxml trees and frees them; glibc keeps the freed
+# memory, so a worker's RSS settles ~40 MB above what it holds. Handing it back after each
+# page costs ~0.3 ms against ~13 ms for the page (measured: 2 % CPU, 208 -> 167 MB RSS).
+_trim: Any = None  # glibc's malloc_trim in a worker process; None elsewhere
+
+
 def extract_job(args: tuple[str, bytes, int, str | None, tuple[int, int] | None, bool]
                 ) -> PageText:
     """The worker's entry point (one picklable argument)."""
-    return extract_page(*args)
+    try:
+        return extract_page(*args)
+    finally:
+        if _trim is not None:
+            _trim(0)
 
 
 def _exit_with(run_pid: int) -> None:
@@ -139,6 +151,8 @@ def start_worker(run_pid: int) -> None:
     """Run once in each worker as it starts. A worker whose run was killed (kill -9) would
     wait for work forever, so it watches the run and exits with it. The first extraction
     builds trafilatura's and lxml's lazy state, which would otherwise land on the first page."""
+    global _trim
     threading.Thread(target=_exit_with, args=(run_pid,), daemon=True).start()
+    _trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only; others skip it
     extract_page("http://127.0.0.1/", b"<html><body><article><p>" + b"warm words " * 40
                  + b"</p></article></body></html>", 1, None, (8, 2))
