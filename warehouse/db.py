@@ -350,12 +350,22 @@ def _fetch(con: Any, name: str, params: dict[str, Any] | None = None) -> list[di
 
 
 def _fetch_batch(path: Path, name: str, table: pa.Table,
-                 params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                 params: dict[str, Any] | None = None,
+                 memory_limit: str | None = None) -> list[dict[str, Any]]:
+    """Run a query over `table` as `batch`; with `memory_limit`, DuckDB spills past it for this
+    query alone (a lake's writers share one DuckDB instance, so its limit is given back)."""
     if table.num_rows == 0:
         return []
     with connect(path) as con:
         con.register("batch", table)
-        return _fetch(con, name, params)
+        if memory_limit is None:
+            return _fetch(con, name, params)
+        was = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        try:
+            return _fetch(con, name, params)
+        finally:
+            con.execute(f"SET memory_limit = '{was}'")
 
 
 TS = pa.timestamp("us", tz="UTC")
@@ -752,18 +762,8 @@ SIMILAR_MEMORY_LIMIT = "96MB"
 
 def similar_articles(path: Path, terms: Sequence[dict[str, Any]], window_days: int,
                      floor: float) -> list[dict[str, Any]]:
-    table = to_arrow(terms, TERM_QUERY_SCHEMA)
-    if table.num_rows == 0:
-        return []
-    with connect(path) as con:
-        was = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        con.execute(f"SET memory_limit = '{SIMILAR_MEMORY_LIMIT}'")
-        try:
-            con.register("batch", table)
-            return _fetch(con, "similar_articles",
-                          {"window_days": window_days, "floor": floor})
-        finally:  # a lake's writers share one DuckDB instance: give it its limit back
-            con.execute(f"SET memory_limit = '{was}'")
+    return _fetch_batch(path, "similar_articles", to_arrow(terms, TERM_QUERY_SCHEMA),
+                        {"window_days": window_days, "floor": floor}, SIMILAR_MEMORY_LIMIT)
 
 
 def save_stories(path: Path, placements: Sequence[dict[str, Any]],

@@ -1,9 +1,8 @@
 -- For each batch article, the stored article within its story window with the highest tf-idf
 -- cosine (both vectors are unit length over their top terms); ties go to the greater ids, as
--- Python's max() over (cosine, old_id, story_id) would. Only the best is returned: a batch
--- article can share terms with most of the window, and shipping every pair to Python made the
--- stories stage's memory grow with the warehouse. Rows are appended in time order, so
--- DuckDB's zone maps skip old row groups of article_terms.
+-- Python's max() over (cosine, old_id, story_id) would. Only the best is returned, as only the
+-- best is used: a batch article can share terms with most of the window. Rows are appended in
+-- time order, so DuckDB's zone maps skip old row groups of article_terms.
 SELECT b.article_id AS new_id, t.article_id AS old_id, a.story_id,
        sum(b.weight * t.weight) AS cosine
 FROM batch AS b
