@@ -138,3 +138,43 @@ def test_near_duplicate_set() -> None:
     e = _load("near_dup_eval").evaluate(120)
     assert (e["positives"], e["negatives"]) == (484, 361)
     assert e["precision"] >= 0.99 and e["recall"] >= 0.95
+
+
+def test_best_stored_match_within_the_joins_memory_cap(tmp_path: Path) -> None:
+    """A poll of 400 articles against 2,000 stored ones that all share terms with each other:
+    6.4 million term pairs, 800,000 article pairs. Each new article is a copy of one stored
+    article's terms and must find exactly that one (cosine 1), and the join must finish within
+    SIMILAR_MEMORY_LIMIT (when it joined articles before summing, it ran out of memory here)."""
+    import random
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from warehouse import db
+
+    rnd = random.Random(5)
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    at = datetime(2025, 2, 9, 12, tzinfo=UTC)
+    vocab = [f"term{i}" for i in range(200)]
+    stored = {f"old{i:04d}": rnd.sample(vocab, 40) for i in range(2000)}
+    w = 40 ** -0.5
+    ids = pa.table({"id": list(stored)})
+    terms = pa.table({"a": [a for a, ts in stored.items() for _ in ts],
+                      "t": [t for ts in stored.values() for t in ts]})
+    with duckdb.connect(str(path)) as con:
+        con.register("ids", ids)
+        con.register("terms", terms)
+        con.execute("""INSERT INTO articles (article_id, url, canonical_url, text, outlet,
+                         feed_url, content_hash, extraction_method, first_seen_at, run_id,
+                         story_id)
+                       SELECT id, id, id, 'text', 'outlet', 'feed', id, 'trafilatura', $at,
+                              'run', 'story-' || id FROM ids""", {"at": at})
+        con.execute("INSERT INTO article_terms SELECT a, t, $w, $at FROM terms",
+                    {"w": w, "at": at})
+    copies = {f"new{i:04d}": f"old{i * 5:04d}" for i in range(400)}
+    batch = [{"article_id": n, "term": t, "weight": w, "anchor": at}
+             for n, o in copies.items() for t in stored[o]]
+    got = db.similar_articles(path, batch, 3, 0.05)
+    assert sorted((r["new_id"], r["old_id"], r["story_id"], r["cosine"]) for r in got) == [
+        (n, o, f"story-{o}", 1.0) for n, o in sorted(copies.items())]
