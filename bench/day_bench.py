@@ -16,7 +16,8 @@ to back (every feed polled each time: the clock is compressed), after one warm-u
 nothing new that starts Prefect's temporary server.
 
 Prints per poll: wall time, new articles, warehouse size, peak RSS of the process tree (the
-runner, its extraction workers, Prefect's temporary server); then sustained articles/s and its
+runner, its extraction workers, Prefect's temporary server), summed over its processes and as
+PSS (each page shared between them counted once); then sustained articles/s and its
 ratio to 500,000/day, first/middle/last poll time and last/first, warehouse and WARC bytes per
 article.
 
@@ -218,7 +219,7 @@ def main() -> None:
         rows = []
         began = 0.0
         print(f"{'poll':>4} {'new':>5} {'wall s':>7} {'art/s':>6} {'articles':>8} "
-              f"{'warehouse':>9} {'peak RSS':>9}  (run / workers / Prefect)", flush=True)
+              f"{'warehouse':>9} {'peak RSS':>9}  (run / workers / Prefect) {'PSS':>7}", flush=True)
         for p in range(-1, args.polls):  # poll -1: warm-up, nothing new (Prefect starts)
             web_end.send(f"poll {p}")
             published = web_end.recv()
@@ -234,6 +235,7 @@ def main() -> None:
                 print(f"warm-up poll {r['wall_s']:.1f} s (nothing new)", flush=True)
                 continue
             r.update(poll=p, published=published, peak_mb=peak.peak["total"] / 1024,
+                     pss_mb=peak.peak["pss"] / 1024,
                      warehouse=du(work / "nw.duckdb") + du(work / "nw.duckdb.wal"))
             rows.append(r)
             total_new = sum(x["new"] for x in rows)
@@ -241,7 +243,7 @@ def main() -> None:
             print(f"{p:>4} {r['new']:>5} {r['wall_s']:>7.1f} {r['new'] / r['wall_s']:>6.1f} "
                   f"{total_new:>8} {r['warehouse'] / 2**20:>7.0f} MB {r['peak_mb']:>6.0f} MB"
                   f"  ({pk['run'] / 1024:.0f} / {pk['workers'] / 1024:.0f} / "
-                  f"{pk['prefect'] / 1024:.0f})"
+                  f"{pk['prefect'] / 1024:.0f}) {r['pss_mb']:>4.0f} MB"
                   + (f"  {r['failed']} page(s) failed" if r["failed"] else ""), flush=True)
             if args.stages:
                 top = sorted(r["stages"].items(), key=lambda kv: -kv[1])[:6]
@@ -265,7 +267,8 @@ def main() -> None:
           f"{walls[-1]:.1f} s; last/first {walls[-1] / walls[0]:.2f}; median of the last 10 / "
           f"first 10 {tail / head:.2f} (target <= 1.3)")
     print(f"peak RSS of the process tree: max over polls {max(x['peak_mb'] for x in rows):.0f}"
-          f" MB (target <= 1024)")
+          f" MB summed over its processes (target <= 1024); {max(x['pss_mb'] for x in rows):.0f}"
+          f" MB with each shared page counted once (PSS)")
     print(f"warehouse {warehouse / 2**20:.0f} MB = {warehouse / articles / 1024:.1f} KB per "
           f"article; WARC archive {warc / 2**20:.0f} MB = {warc / articles / 1024:.1f} KB per "
           f"article")

@@ -195,30 +195,37 @@ def _role(pid: int, root: int) -> str:
     return "workers"  # the forkserver and the extraction workers it forks
 
 
+def _kb(path: str, field: str) -> int:
+    try:
+        m = re.search(rf"^{field}:\s+(\d+)", Path(path).read_text(), re.M)
+    except OSError:
+        return 0
+    return int(m.group(1)) if m else 0
+
+
 def tree_rss_kb(root: int) -> dict[str, int]:
     """Resident memory of a process and all its descendants, from /proc, by role (the run,
-    its extraction workers, Prefect's temporary server) and in total."""
+    its extraction workers, Prefect's temporary server) and in total: the sum of each process's
+    RSS, and `pss`, the tree's memory with each shared page counted once (the workers share
+    the pages of the forkserver they were forked from, which RSS counts in each of them)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             stat = Path(f"/proc/{d}/stat").read_text()
-            status = Path(f"/proc/{d}/status").read_text()
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(d))
-        m = re.search(r"VmRSS:\s+(\d+)", status)
-        rss[int(d)] = int(m.group(1)) if m else 0
-    out = {"total": 0, "run": 0, "workers": 0, "prefect": 0, "other": 0}
+    out = {"total": 0, "run": 0, "workers": 0, "prefect": 0, "other": 0, "pss": 0}
     todo = [root]
     while todo:
         p = todo.pop()
-        kb = rss.get(p, 0)
+        kb = _kb(f"/proc/{p}/status", "VmRSS")
         out["total"] += kb
         out[_role(p, root)] += kb
+        out["pss"] += _kb(f"/proc/{p}/smaps_rollup", "Pss")
         todo += children.get(p, [])
     return out
 
@@ -228,7 +235,8 @@ class PeakRSS:
     own peak (they need not peak together)."""
 
     def __init__(self, root: int) -> None:
-        self.root, self.peak = root, {"total": 0, "run": 0, "workers": 0, "prefect": 0}
+        self.root = root
+        self.peak = {"total": 0, "run": 0, "workers": 0, "prefect": 0, "pss": 0}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -250,7 +258,8 @@ class PeakRSS:
     def describe(self) -> str:
         p = self.peak
         return (f"peak RSS {p['total'] / 1024:.0f} MB (run {p['run'] / 1024:.0f}, workers "
-                f"{p['workers'] / 1024:.0f}, Prefect {p['prefect'] / 1024:.0f})")
+                f"{p['workers'] / 1024:.0f}, Prefect {p['prefect'] / 1024:.0f}; PSS "
+                f"{p['pss'] / 1024:.0f})")
 
 
 def run_ingest(cfg: Path) -> tuple[dict, PeakRSS]:
