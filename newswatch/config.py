@@ -59,7 +59,9 @@ class FetchConfig:
     )
     connect_timeout_s: float = _n(10.0, "a host that takes longer to accept is down", 0.1, 300)
     read_timeout_s: float = _n(20.0, "longest silence between two chunks of a body", 0.1, 600)
-    total_timeout_s: float = _n(60.0, "a slow-drip body cannot hold a run hostage", 0.1, 3600)
+    total_timeout_s: float = _n(
+        60.0, "a slow-drip body cannot hold a run hostage (from the host's turn, not the queue)",
+        0.1, 3600)
     max_feed_bytes: int = _n(10_000_000, "the largest real feeds are ~5 MB", 1024)
     max_page_bytes: int = _n(5_000_000, "news pages are ~80 KB median, 2 MB at worst", 1024)
     max_redirects: int = _n(5, "real chains are 1-3 hops; more is a loop or a trap", 0, 30)

@@ -185,12 +185,8 @@ class Fetcher:
             return self._read_file(url, max_bytes, result)
         if scheme not in ("http", "https"):
             return result("hard", "bad_scheme")
-        try:
-            async with asyncio.timeout(self.cfg.total_timeout_s):
-                return await self._get_http(url, max_bytes, etag, last_modified, result,
-                                            trail, attempts)
-        except TimeoutError:
-            return result("temp", "timeout")
+        return await self._get_http(url, max_bytes, etag, last_modified, result, trail,
+                                    attempts)
 
     async def _get_http(self, url: str, max_bytes: int, etag: str | None,
                         last_modified: str | None, result: Result, trail: list[str],
@@ -238,10 +234,14 @@ class Fetcher:
             return result("hard", "bad_scheme", final_url=current)
         host = parts.hostname.lower()
         try:
-            ip = await self._resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
+            async with asyncio.timeout(self.cfg.connect_timeout_s):
+                ip = await self._resolve(host,
+                                         parts.port or (443 if parts.scheme == "https" else 80))
         except Refused as e:
             return result("hard" if e.reason == "private_address" else "temp", e.reason,
                           final_url=current)
+        except TimeoutError:
+            return result("temp", "dns_error", final_url=current)  # a resolver that hangs
         h = self._host(host)
         if h.next_at - time.monotonic() > self.cfg.max_retry_after_s:
             return result("temp", "retry_after", final_url=current)  # held past this run
@@ -249,14 +249,17 @@ class Fetcher:
         send_headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
         try:
             async with h.slots, self._turn(h):
-                req = self._client.build_request("GET", _pin(parts, ip), headers=send_headers,
-                                                 extensions=extensions)
-                resp = await self._client.send(req, stream=True)
-                try:
-                    return await self._read(resp, current, host, max_bytes, result)
-                finally:
-                    await resp.aclose()
-        except httpx.TimeoutException:
+                # The clock starts at the host's turn: a page queued behind its host's other
+                # pages (politeness) is not late, a slow-drip body is.
+                async with asyncio.timeout(self.cfg.total_timeout_s):
+                    req = self._client.build_request("GET", _pin(parts, ip),
+                                                     headers=send_headers, extensions=extensions)
+                    resp = await self._client.send(req, stream=True)
+                    try:
+                        return await self._read(resp, current, host, max_bytes, result)
+                    finally:
+                        await resp.aclose()
+        except (httpx.TimeoutException, TimeoutError):
             return result("temp", "timeout", final_url=current)
         except httpx.ConnectError:
             return result("temp", "connect_error", final_url=current)

@@ -208,3 +208,20 @@ def test_requests_queue_in_the_seam_not_in_the_connection_pool(web: servers.Serv
     results = asyncio.run(go())
     assert [r.status for r in results] == ["ok"] * 40
     assert (peak[0], pooled[0]) == (3, 3)
+
+
+def test_the_total_timeout_starts_at_the_hosts_turn(web: servers.Server) -> None:
+    """Twelve pages of one host, 0.1 s apart, take ~1.1 s; with a total timeout of 0.4 s each
+    is fetched, because the wait for the host's turn (politeness) does not count. Counted from
+    the call, every page queued past 0.4 s timed out: at the defaults (0.25 s apart, 60 s), a
+    host's pages past the 240th of a run, or fewer behind a slow host or a Retry-After."""
+    web.routes["/p"], _ = counting_route(0.02)
+    cfg = replace(LOOPBACK, total_timeout_s=0.4, per_host_interval_s=0.1)
+
+    async def go():
+        async with Fetcher(cfg) as f:
+            return await asyncio.gather(*(f.get(f"{web.url}/p", max_bytes=100) for _ in range(12)))
+
+    results = asyncio.run(go())
+    assert [(r.status, r.reason) for r in results] == [("ok", "http_200")] * 12
+    assert max(r.elapsed_ms for r in results) >= 1000
