@@ -145,7 +145,7 @@ def test_same_key_twice_in_one_batch_keeps_one_entry(tmp_path: Path) -> None:
     assert len(pending) == 1
 
 
-def test_appends_to_a_keyed_table_fill_row_groups_of_8192_rows(tmp_path: Path) -> None:
+def test_appends_to_a_keyed_table_fill_row_groups_of_4096_rows(tmp_path: Path) -> None:
     """DuckDB appends to a keyed table in its last row group and rewrites that row group whole
     at each checkpoint (each writer's close). At its default size (122,880 rows) every chunk's
     load rewrote all the day's texts: 20,000 rows loaded in five writes made one row group."""
@@ -160,7 +160,7 @@ def test_appends_to_a_keyed_table_fill_row_groups_of_8192_rows(tmp_path: Path) -
         groups = con.execute("SELECT row_group_id, sum(count) FROM pragma_storage_info('t') "
                              "WHERE column_path = '[0]' GROUP BY ALL ORDER BY ALL").fetchall()
         named = con.execute("SELECT current_database()").fetchone()
-    assert groups == [(0, 8192), (1, 8192), (2, 3616)]
+    assert groups == [(0, 4096), (1, 4096), (2, 4096), (3, 4096), (4, 3616)]
     assert named == ("w",)  # as `duckdb w.duckdb` names it
 
 
