@@ -187,10 +187,10 @@ def _lake_open(lake: Lake, read_only: bool, config: dict[str, Any] | None) -> An
                                  "autoload_known_extensions": False})
     for ext in extension_paths():
         con.execute(f"LOAD '{ext}'")
-    options = f"DATA_PATH '{lake.data_path}'" + (", READ_ONLY" if read_only else "")
+    options = f"DATA_PATH {_literal(str(lake.data_path))}" + (", READ_ONLY" if read_only else "")
     if not lake.on_postgres:
         Path(lake.catalog).parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"ATTACH '{lake.attach_uri}' AS {LAKE_NAME} ({options})")
+    con.execute(f"ATTACH {_literal(lake.attach_uri)} AS {LAKE_NAME} ({options})")
     con.execute(f"USE {LAKE_NAME}")
     con.execute(f"SET ducklake_max_retry_count = {LAKE_RETRIES}")
     for key, value in (config or {}).items():
@@ -1109,10 +1109,10 @@ class CopyError(Exception):
 
 def _attach_source(con: Any, source: Target) -> None:
     if isinstance(source, Lake):
-        con.execute(f"ATTACH '{source.attach_uri}' AS src "
-                    f"(DATA_PATH '{source.data_path}', READ_ONLY)")
+        con.execute(f"ATTACH {_literal(source.attach_uri)} AS src "
+                    f"(DATA_PATH {_literal(str(source.data_path))}, READ_ONLY)")
     else:
-        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(str(source))} AS src (READ_ONLY)")
 
 
 def copy_warehouse(source: Target, dest: Target) -> list[tuple[str, int, int]]:
