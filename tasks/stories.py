@@ -28,6 +28,10 @@ from warehouse import db
 
 DOCS = "#docs"  # the term_df row that counts documents
 CANDIDATE_FLOOR = 0.05  # cosines below this cannot decide anything; the join drops them early
+# Stored articles a new one is checked against as a copy: those sharing the most LSH bands with
+# it. Past 16 that share as many bands, they are copies of one another, already in one story;
+# unbounded, a story's hundreds of copies (texts included) were read for each new copy.
+COPY_CANDIDATES = 16
 
 
 def vector(counts: Counter[str], df: dict[str, int], docs: int, top: int) -> dict[str, float]:
@@ -112,9 +116,12 @@ def assign_stories(cfg: Config, article_ids: list[str],
     # What is stored: LSH neighbours (with their text, to confirm) and similar articles.
     bucket_rows = [{"band": b, "bucket": k, "article_id": aid}
                    for aid, fp in fps.items() for b, k in fp.buckets]
+    found = db.lsh_candidates(path, bucket_rows, COPY_CANDIDATES)
+    stored = {c["old_id"]: shingles(c["text"]) for c in found if c["text"] is not None}
     lsh: dict[str, list[tuple[str, frozenset[int], str]]] = defaultdict(list)
-    for c in db.lsh_candidates(path, bucket_rows):
-        lsh[c["new_id"]].append((c["old_id"], shingles(c["text"]), c["story_id"]))
+    for c in found:
+        lsh[c["new_id"]].append((c["old_id"], stored[c["old_id"]], c["story_id"]))
+    del found
     anchors = {r["article_id"]: r["anchor"] for r in rows}
     term_rows = [{"article_id": aid, "term": t, "weight": w, "anchor": anchors[aid]}
                  for aid, v in vecs.items() for t, w in v.items()]

@@ -178,3 +178,41 @@ def test_best_stored_match_within_the_joins_memory_cap(tmp_path: Path) -> None:
     got = db.similar_articles(path, batch, 3, 0.05)
     assert sorted((r["new_id"], r["old_id"], r["story_id"], r["cosine"]) for r in got) == [
         (n, o, f"story-{o}", 1.0) for n, o in sorted(copies.items())]
+
+
+def test_copy_candidates_are_the_stored_articles_sharing_the_most_bands(tmp_path: Path) -> None:
+    """One new article against 40 stored ones sharing 1 to 17 of its bands (a story's stored
+    copies): only the COPY_CANDIDATES (16) that share the most come back, ties to the greater
+    id, and each stored text once however many new articles it is a candidate for."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from tasks.stories import COPY_CANDIDATES
+    from warehouse import db
+
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    at = datetime(2025, 2, 9, 12, tzinfo=UTC)
+    shared = {f"old{i:02d}": i % 17 + 1 for i in range(40)}  # bands in common with the new one
+    with duckdb.connect(str(path)) as con:
+        con.register("ids", pa.table({"id": list(shared)}))
+        con.execute("""INSERT INTO articles (article_id, url, canonical_url, text, outlet,
+                         feed_url, content_hash, extraction_method, first_seen_at, run_id,
+                         story_id)
+                       SELECT id, id, id, 'text of ' || id, 'outlet', 'feed', id,
+                              'trafilatura', $at, 'run', 'story-' || id FROM ids""",
+                    {"at": at})
+        con.register("buckets", pa.table({
+            "article_id": [o for o, n in shared.items() for _ in range(n)],
+            "band": [b for n in shared.values() for b in range(n)]}))
+        con.execute("INSERT INTO lsh_buckets SELECT band, band * 1000, article_id FROM buckets")
+    batch = [{"article_id": new, "band": b, "bucket": b * 1000}
+             for new in ("new1", "new2") for b in range(17)]
+    got = db.lsh_candidates(path, batch, COPY_CANDIDATES)
+    assert COPY_CANDIDATES == 16
+    expected = sorted(sorted(shared, reverse=True), key=lambda o: -shared[o])[:16]
+    assert sorted((r["new_id"], r["old_id"], r["story_id"]) for r in got) == sorted(
+        (new, o, f"story-{o}") for new in ("new1", "new2") for o in expected)
+    texts = sorted(r["text"] for r in got if r["text"] is not None)
+    assert texts == sorted(f"text of {o}" for o in expected)

@@ -777,8 +777,12 @@ def articles_for_stories(path: Path, article_ids: Sequence[str]) -> list[dict[st
                         to_arrow([{"article_id": a} for a in article_ids], ID_SCHEMA))
 
 
-def lsh_candidates(path: Path, buckets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    return _fetch_batch(path, "lsh_candidates", to_arrow(buckets, BUCKET_SCHEMA))
+def lsh_candidates(path: Path, buckets: Sequence[dict[str, Any]],
+                   per_article: int) -> list[dict[str, Any]]:
+    """Each batch article's `per_article` stored articles sharing the most LSH bands with it;
+    a stored article's text only on the first of its rows (None on the others)."""
+    return _fetch_batch(path, "lsh_candidates", to_arrow(buckets, BUCKET_SCHEMA),
+                        {"per_article": per_article})
 
 
 def term_stats(path: Path, terms: Sequence[str]) -> tuple[dict[str, int], int]:
