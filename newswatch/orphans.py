@@ -1,5 +1,6 @@
-"""No orphans: whatever a newswatch command starts (Prefect's temporary API server above all, a
-~200 MB `uvicorn` process) dies with it, `kill -9` included.
+"""No orphans: whatever a newswatch command starts (extraction workers, a Dask cluster) dies
+with it, `kill -9` included. (Prefect's temporary server is a thread of the command itself:
+flows/prefect_api.py.)
 
 `watch()` is called once at CLI start. It starts a small watchdog process (`python -m
 newswatch.orphans`) whose stdin is the read end of a pipe only the CLI holds open: when the
