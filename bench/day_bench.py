@@ -16,9 +16,10 @@ to back (every feed polled each time: the clock is compressed), after one warm-u
 nothing new that starts Prefect's temporary server.
 
 Prints per poll: wall time, new articles, warehouse size, peak RSS of the process tree (the
-runner, its extraction workers, Prefect's temporary server), summed over its processes and as
-PSS (each page shared between them counted once); then sustained articles/s and its
-ratio to 500,000/day, first/middle/last poll time and last/first, warehouse and WARC bytes per
+runner, with Prefect's temporary server in a thread, and its extraction workers; the "Prefect"
+column is a separate Prefect server process, none now), summed over its processes and as PSS
+(each page shared between them counted once); then sustained articles/s and its ratio to
+500,000/day, first/middle/last poll time and last/first, warehouse and WARC bytes per
 article.
 
     NEWSWATCH_CORPUS=../shared/corpus python bench/day_bench.py [--articles 50000]

@@ -14,8 +14,8 @@ For each batch size it prints:
 - the fetch-extract stage of a real run (`newswatch run` path, all feeds, fresh warehouse):
   pages downloaded over loopback and extracted as they arrive;
 - the whole run's stages (the flow's body: everything but Prefect's start-up);
-- Prefect's start-up, and the peak RSS of the run's process tree (the run, its extraction
-  workers and Prefect's temporary server), sampled every 50 ms.
+- Prefect's start-up, and the peak RSS of the run's process tree (the run, with Prefect's
+  temporary server in a thread, and its extraction workers), sampled every 50 ms.
 
     NEWSWATCH_CORPUS=../shared/corpus python bench/extract_bench.py [--sizes 200 2000]
     NEWSWATCH_CORPUS=../shared/corpus python bench/extract_bench.py --run-only --sizes 10000
@@ -205,9 +205,10 @@ def _kb(path: str, field: str) -> int:
 
 def tree_rss_kb(root: int) -> dict[str, int]:
     """Resident memory of a process and all its descendants, from /proc, by role (the run,
-    its extraction workers, Prefect's temporary server) and in total: the sum of each process's
-    RSS, and `pss`, the tree's memory with each shared page counted once (the workers share
-    the pages of the forkserver they were forked from, which RSS counts in each of them)."""
+    its extraction workers, a Prefect server process if any) and in total: the sum of each
+    process's RSS, and `pss`, the tree's memory with each shared page counted once (the
+    workers share the pages of the forkserver they were forked from, which RSS counts in each
+    of them)."""
     children: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
