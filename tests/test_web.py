@@ -114,12 +114,26 @@ def one(d: Any, selector: str) -> Any:
 
 def click(d: Any, element: Any) -> None:
     """Click a link or button and wait for the next page to replace this one."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = d.find_element("css selector", "html")
     element.click()
-    WebDriverWait(d, 15).until(expected_conditions.staleness_of(page))
+
+    def replaced(_: Any) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            # Asked mid-navigation, Chrome may answer with its inspector's words for the same
+            # thing (seen once in CI) rather than a stale-element error.
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+        return False
+
+    WebDriverWait(d, 15).until(replaced)
 
 
 def shot(d: Any, folder: Path, name: str) -> None:
