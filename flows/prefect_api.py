@@ -66,18 +66,16 @@ def _start_temporary() -> str:
     atexit.register(_stop)
     deadline = time.monotonic() + timeout
     while not _server.started:
-        if not _thread.is_alive():
-            _server, _thread = None, None
-            sock.close()
-            raise RuntimeError("Prefect's temporary server stopped while starting; set "
-                               "PREFECT_API_URL to a running server")
-        if time.monotonic() > deadline:
+        stopped, late = not _thread.is_alive(), time.monotonic() > deadline
+        if stopped or late:
             _stop()
             sock.close()
-            raise RuntimeError(f"Prefect's temporary server did not start within "
-                               f"{timeout:.0f} s (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_"
-                               f"SECONDS); set PREFECT_API_URL to a running server, or raise "
-                               f"the timeout")
+            raise RuntimeError(
+                "Prefect's temporary server stopped while starting; set PREFECT_API_URL to a "
+                "running server" if stopped else
+                f"Prefect's temporary server did not start within {timeout:.0f} s "
+                f"(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); set PREFECT_API_URL to a "
+                f"running server, or raise the timeout")
         time.sleep(STARTED_POLL_S)
     _url = f"http://127.0.0.1:{port}/api"
     return _url

@@ -181,9 +181,9 @@ def test_best_stored_match_within_the_joins_memory_cap(tmp_path: Path) -> None:
 
 
 def test_copy_candidates_are_the_stored_articles_sharing_the_most_bands(tmp_path: Path) -> None:
-    """One new article against 40 stored ones sharing 1 to 17 of its bands (a story's stored
-    copies): only the COPY_CANDIDATES (16) that share the most come back, ties to the greater
-    id, and each stored text once however many new articles it is a candidate for."""
+    """Two new articles against 40 stored ones sharing 1 to 17 of their bands (a story's stored
+    copies): for each, only the COPY_CANDIDATES (16) that share the most come back, ties to the
+    greater id, and each stored text once however many new articles it is a candidate for."""
     from datetime import UTC, datetime
 
     import pyarrow as pa
