@@ -16,8 +16,9 @@ import pytest
 
 from newswatch.config import FetchConfig, load_config
 from tasks.feeds import next_state
+from tasks.fetch import spread_by_host
 from tasks.http import Fetcher
-from tasks.models import FeedPoll, FeedState, FetchResult
+from tasks.models import Entry, FeedPoll, FeedState, FetchResult
 from tasks.parse import parse_bytes, parse_feed
 from tests.conftest import write_config
 from tests.simulator import NewsWeb, article_html, news_web, rss
@@ -51,6 +52,17 @@ def test_per_host_concurrency_and_interval_are_kept() -> None:
             assert len(starts) == 8 and min(gaps) >= 0.08
         # Two hosts are polled side by side: the whole took about half of one after the other.
         assert max(h.end for h in web.log) - min(h.start for h in web.log) < 8 * 0.1 * 1.6
+
+
+def test_a_busy_hosts_pages_are_spread_through_the_run() -> None:
+    """In URL order host a's six pages would fill the first two chunks of three, which would
+    wait on a's politeness; spread, each chunk of three holds two of a's, in their order."""
+    urls = [f"http://a.example/{i}" for i in range(6)] + [
+        "http://b.example/0", "http://B.example:8080/1", "http://c.example/0", "http://[::1/x"]
+    entries = [Entry(u, "feed", None, None, None, None, "") for u in urls]
+    order = [e.entry_url.removeprefix("http://") for e in spread_by_host(entries)]
+    assert order == ["a.example/0", "a.example/1", "b.example/0", "a.example/2", "c.example/0",
+                     "[::1/x", "a.example/3", "a.example/4", "B.example:8080/1", "a.example/5"]
 
 
 def test_retry_after_is_honoured_for_the_host_and_then_retried() -> None:
