@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
-from prefect.utilities.annotations import quote
+from prefect.context import SyncClientContext
 
 from newswatch.config import Config, load_config
 from tasks.alerts import deliver_alerts_task, record_alerts_task
@@ -33,7 +33,7 @@ from tasks.archive import archive_pages_task
 from tasks.dedup import dedup_task
 from tasks.extract import Extractor
 from tasks.feeds import due_feeds_task, record_polls_task
-from tasks.fetch import fetch_and_extract_task, fetch_feeds_task
+from tasks.fetch import fetch_and_extract_task, fetch_feeds_task, spread_by_host
 from tasks.http import Fetcher
 from tasks.load import finish_task, load_task, unfinished_task
 from tasks.match import match_topics_task
@@ -105,7 +105,10 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False,
     with db.writer_lock(path, scope=str(part or "")):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
-            await _stages(cfg, run, all_feeds, part)
+            # One Prefect client for the run's stages (a chunk's run in a thread, which takes
+            # this context with it): without it each stage call makes its own, ~25 ms.
+            with SyncClientContext.get_or_create():
+                await _stages(cfg, run, all_feeds, part)
             run.body_seconds = round(time.perf_counter() - body, 3)
         except BaseException:
             db.finish_run(path, run.run_id, datetime.now(UTC), "failed", run.counts(),
@@ -117,8 +120,6 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False,
 
 
 async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | None) -> None:
-    # Batches go to the stages inside quote(): Prefect would otherwise walk every element of
-    # every argument (thousands of pages, texts and fingerprints) looking for futures.
     matches: list[Match] = []
     _finish_unfinished(cfg, run, matches)
     with run.stage("due-feeds"):
@@ -127,18 +128,18 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | 
     with run.stage("fetch-feeds"):
         fetched = await fetch_feeds_task(cfg, feeds)
     with run.stage("parse-feeds"):
-        polls = parse_feeds_task(quote(fetched))
+        polls = parse_feeds_task(fetched)
     run.feeds_polled = len(polls)
     run.feeds_failed = sum(p.status not in ("ok", "not_modified") for p in polls)
     progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)
     with run.stage("keep-new-entries"):
-        entries = record_polls_task(cfg, run.run_id, quote(polls), shard)
+        entries = record_polls_task(cfg, run.run_id, polls, shard)
     del fetched, polls
     run.entries_new, run.offline = entries.new, entries.offline
     if run.offline:
         progress.warning("every feed failed at the network level: recorded as offline, "
                          "no feed penalised")
-    to_fetch = list(entries.to_fetch)
+    to_fetch = spread_by_host(entries.to_fetch)  # a busy host's pages go in every chunk
     size = cfg.ingest.chunk_pages
     chunks = [to_fetch[i:i + size] for i in range(0, len(to_fetch), size)]
     progress.info("%d new entr(ies), %d page(s) to fetch%s", entries.new, len(to_fetch),
@@ -148,8 +149,7 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | 
 
         async def fetch_extract(chunk: list[Entry]) -> tuple[list[PageFetch], list[Extraction]]:
             with run.stage("fetch-extract"):
-                return await fetch_and_extract_task(cfg, quote(chunk), quote(fetcher),
-                                                    quote(extractor))
+                return await fetch_and_extract_task(cfg, chunk, fetcher, extractor)
 
         ahead: asyncio.Task[Any] | None = None
         for n, chunk in enumerate(chunks):
@@ -169,9 +169,9 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | 
         # Nothing was fetched or finished: the topic stages still run once, as every run's do
         # (the topic views follow the topics file; stories that grew may owe follow-ups).
         with db.turn(cfg.warehouse_path), run.stage("match-topics"):
-            none = match_topics_task(cfg, quote([]))
+            none = match_topics_task(cfg, [])
             with run.stage("record-alerts"):
-                stored, alerted = record_alerts_task(cfg, run.run_id, quote(none))
+                stored, alerted = record_alerts_task(cfg, run.run_id, none)
         run.matches_new += stored
         run.alerts_new += len(alerted)
     # One sender per pending delivery: on a lake, another shard's run may be delivering too.
@@ -180,7 +180,7 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | 
     run.deliveries_sent = sum(d.status == "sent" for d in deliveries)
     run.deliveries_failed = len(deliveries) - run.deliveries_sent
     with run.stage("report"):
-        run.events_emitted = publish_task(cfg, run.run_id, run.counts(), quote(matches))
+        run.events_emitted = publish_task(cfg, run.run_id, run.counts(), matches)
 
 
 def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
@@ -189,7 +189,7 @@ def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
     Returns the chunk's new matches."""
     run.chunks += 1
     with run.stage("archive"):
-        archived = archive_pages_task(cfg, run.run_id, quote(pages))
+        archived = archive_pages_task(cfg, run.run_id, pages)
     fetched = sum(p.fetch.ok for p in pages)
     run.pages_fetched += fetched
     run.pages_failed += len(pages) - fetched
@@ -212,10 +212,9 @@ def _store_extractions(cfg: Config, run: RunSummary, pages: list[PageFetch],
     """Dedup, load and place a chunk's articles; returns the new and the touched ids."""
     fetched = sum(p.fetch.ok for p in pages)
     with run.stage("dedup"):
-        found = dedup_task(cfg, quote(extractions))
+        found = dedup_task(cfg, extractions)
     with run.stage("load"):
-        new_ids = load_task(cfg, run.run_id, quote(pages), quote(extractions), quote(found),
-                            quote(archived))
+        new_ids = load_task(cfg, run.run_id, pages, extractions, found, archived)
     run.articles_new += len(new_ids)
     run.duplicates += len(found.sightings) - len(found.articles)
     touched = sorted(set(found.entry_article.values()))
@@ -254,7 +253,7 @@ def _later_stages(cfg: Config, run: RunSummary, unplaced: list[str], new_ids: li
 def _place(cfg: Config, run: RunSummary, unplaced: list[str], touched: list[str],
            features: dict[str, Any]) -> None:
     with run.stage("stories"):
-        placed = assign_stories_task(cfg, quote(unplaced), quote(touched), quote(features))
+        placed = assign_stories_task(cfg, unplaced, touched, features)
     run.near_duplicates += sum(p.near_duplicate_of is not None for p in placed)
     run.stories_new += sum(p.story_id == p.article_id for p in placed)
     progress.info("%d near-duplicate(s), %d new stor(ies)",
@@ -265,13 +264,13 @@ def _place(cfg: Config, run: RunSummary, unplaced: list[str], touched: list[str]
 def _match_and_alert(cfg: Config, run: RunSummary, new_ids: list[str],
                      touched: list[str]) -> list[Match]:
     with run.stage("match-topics"):
-        matches = match_topics_task(cfg, quote(new_ids))
+        matches = match_topics_task(cfg, new_ids)
     with db.turn(cfg.warehouse_path):
         with run.stage("record-alerts"):
-            stored, alerted = record_alerts_task(cfg, run.run_id, quote(matches))
+            stored, alerted = record_alerts_task(cfg, run.run_id, matches)
         run.matches_new += stored
         run.alerts_new += len(alerted)
         with run.stage("finish-chunk"):
-            finish_task(cfg, quote(touched))
+            finish_task(cfg, touched)
     progress.info("%d topic match(es), %d new alert(s)", stored, len(alerted))
     return list(matches)

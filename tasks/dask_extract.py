@@ -33,8 +33,9 @@ def extract_batch(jobs: list[Job]) -> list[PageText]:
 
 
 # The task wraps extract_batch itself (no wrapper function of its own): a worker finds the
-# function by its module and name when it unpickles the task.
-extract_batch_task = stage("extract-batch")(extract_batch)
+# function by its module and name when it unpickles the task. The runner takes the Prefect
+# task (`.task`), not the stage's quoting caller.
+extract_batch_task = stage("extract-batch")(extract_batch).task
 
 
 def prefect_api() -> str:

@@ -305,3 +305,33 @@ def test_topic_view_and_a_match_the_model_rejects(site: servers.Server, tmp_path
     assert q(cfg, "SELECT view_name FROM duckdb_views() WHERE schema_name = 'topics'") == [
         ("chess",)]
     assert q(cfg, f"SELECT count(*) FROM topic_matches WHERE topic = '{TOPIC}'") == [(4,)]
+
+
+def test_a_stage_hands_its_arguments_over_without_prefect_walking_them() -> None:
+    """Prefect walks a task's arguments item by item (twice a call); a run's config with
+    thousands of feeds made that ~60 ms a stage. A stage's arguments reach it unwalked."""
+    from prefect import flow
+
+    from tasks import stage
+
+    walks = []
+
+    class Feeds(list):  # counts each time something iterates it
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            walks.append(1)
+            return super().__iter__()
+
+    feeds = Feeds(range(3))
+    got = []
+    probe = stage("probe")(lambda cfg, *, also: got.append((cfg, also)))
+
+    @flow
+    def one_stage() -> None:
+        probe(feeds, also=feeds)
+
+    one_stage()
+    assert got == [(feeds, feeds)] and got[0][0] is feeds
+    assert walks == []
+    walks.clear()
+    flow(lambda: probe.task(feeds, also=feeds))()  # Prefect's own task walks it
+    assert len(walks) >= 2
