@@ -18,9 +18,11 @@ nothing new that starts Prefect's temporary server.
 Prints per poll: wall time, new articles, warehouse size, peak RSS of the process tree (the
 runner, with Prefect's temporary server in a thread, and its extraction workers; the "Prefect"
 column is a separate Prefect server process, none now), summed over its processes and as PSS
-(each page shared between them counted once); then sustained articles/s and its ratio to
-500,000/day, first/middle/last poll time and last/first, warehouse and WARC bytes per
-article.
+(each page shared between them counted once); then sustained articles/s over the polls' wall
+time and its ratio to 500,000/day, first/middle/last poll time and last/first, warehouse and
+WARC bytes per article. The web makes each poll's new pages before the poll starts (a real
+site's pages are ready, and made on other machines' cores), so the runner has the two cores
+to itself but for the bench's memory sampler.
 
     NEWSWATCH_CORPUS=../shared/corpus python bench/day_bench.py [--articles 50000]
 """
@@ -40,7 +42,6 @@ import sys
 import tempfile
 import threading
 import time
-from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,10 +75,12 @@ def serve_web(hosts: int, feeds: int, plan: list[list[int]], conn) -> None:  # t
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     base = corpus_pages()
+    ready: dict[int, bytes] = {}  # the pages of the last two polls' new articles, made ahead
+    kept: list[list[int]] = []
 
-    @lru_cache(maxsize=256)
     def page(i: int) -> bytes:
-        return variant(base[i % len(base)], i // len(base) + 1)
+        got = ready.get(i)
+        return got if got is not None else variant(base[i % len(base)], i // len(base) + 1)
 
     items: dict[int, list[tuple[int, int]]] = {f: [] for f in range(feeds)}  # (article, poll)
     lock = threading.Lock()
@@ -136,8 +139,17 @@ def serve_web(hosts: int, feeds: int, plan: list[list[int]], conn) -> None:  # t
     next_id = 0
     while (msg := conn.recv()) != "stop":  # "poll P": publish what arrived before poll P
         p = int(msg.split()[1])
+        # A real site has its pages ready: they are made before the poll starts, so the
+        # runner's two cores are not shared with this process shuffling words meanwhile.
+        new = plan[p] if p < len(plan) else []
+        made = {a: page(a) for a in range(next_id, next_id + len(new))}
+        ready.update(made)
+        kept.append(list(made))
+        if len(kept) > 2:  # an older page (a retry) is made when asked for
+            for a in kept.pop(0):
+                del ready[a]
         with lock:
-            for f in plan[p] if p < len(plan) else []:
+            for f in new:
                 items[f].append((next_id, p))
                 next_id += 1
         conn.send(next_id)
@@ -257,13 +269,14 @@ def main() -> None:
         articles = sum(x["new"] for x in rows)
         warehouse = rows[-1]["warehouse"]
         warc = du(work / "archive")
-    rate = articles / elapsed
     walls = [x["wall_s"] for x in rows]
+    rate = articles / sum(walls)
     mid = len(rows) // 2
     head, tail = statistics.median(walls[:10]), statistics.median(walls[-10:])
-    print(f"\n{articles} articles in {elapsed:.0f} s over {len(rows)} polls back to back: "
-          f"{rate:.1f} articles/s sustained = {rate / (DAY / 86400):.2f}x "
-          f"{DAY:,}/day ({DAY / 86400:.2f}/s; 3x headroom is {3 * DAY / 86400:.1f}/s)")
+    print(f"\n{articles} articles in {sum(walls):.0f} s of {len(rows)} polls back to back "
+          f"({elapsed:.0f} s with the bench's own work between polls): {rate:.1f} articles/s "
+          f"sustained = {rate / (DAY / 86400):.2f}x {DAY:,}/day ({DAY / 86400:.2f}/s; 3x "
+          f"headroom is {3 * DAY / 86400:.1f}/s)")
     print(f"poll wall time: first {walls[0]:.1f} s, middle {walls[mid]:.1f} s, last "
           f"{walls[-1]:.1f} s; last/first {walls[-1] / walls[0]:.2f}; median of the last 10 / "
           f"first 10 {tail / head:.2f} (target <= 1.3)")
