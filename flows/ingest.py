@@ -190,6 +190,9 @@ def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
     run.chunks += 1
     with run.stage("archive"):
         archived = archive_pages_task(cfg, run.run_id, pages)
+    # Archived and extracted, the bodies are done with (the fetch log keeps their sizes): let
+    # them go before the load's peak, while the next chunk's bodies arrive.
+    pages[:] = [p.without_body() for p in pages]
     fetched = sum(p.fetch.ok for p in pages)
     run.pages_fetched += fetched
     run.pages_failed += len(pages) - fetched

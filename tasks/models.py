@@ -3,7 +3,7 @@ fixed reason string, so the warehouse can count them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,10 +47,15 @@ class FetchResult:
     attempts: int = 1  # requests made, retries of passing failures included
     redirects: tuple[str, ...] = ()  # each hop as "301 https://…"
     retry_after_s: float | None = None  # what the server asked for, capped
+    body_bytes: int | None = None  # the body's size once the body itself is let go
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def size(self) -> int:
+        return len(self.body) if self.body_bytes is None else self.body_bytes
 
     def log_row(self, run_id: str, kind: str, url: str, status: str | None = None,
                 reason: str | None = None) -> dict[str, Any]:
@@ -58,7 +63,7 @@ class FetchResult:
         return {"run_id": run_id, "fetched_at": self.fetched_at, "kind": kind, "url": url,
                 "final_url": self.final_url, "status": status or self.status,
                 "reason": reason or self.reason, "http_status": self.http_status,
-                "bytes": len(self.body), "elapsed_ms": self.elapsed_ms,
+                "bytes": self.size, "elapsed_ms": self.elapsed_ms,
                 "attempts": self.attempts, "redirects": list(self.redirects)}
 
 
@@ -95,6 +100,12 @@ class FeedPoll:
 class PageFetch:
     entry: Entry
     fetch: FetchResult
+
+    def without_body(self) -> PageFetch:
+        """This page once its body is archived and extracted: what is left to store of it
+        (the fetch's outcome, headers and size) without the bytes."""
+        f = self.fetch
+        return replace(self, fetch=replace(f, body=b"", body_bytes=f.size)) if f.body else self
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,11 @@ def test_a_run_killed_between_two_chunks_is_completed_by_the_next(tmp_path: Path
     assert q(cfg, "SELECT count(*), count(DISTINCT (topic, story_id)) FROM alerts") == [
         (expected, expected)]
     assert q(cfg, "SELECT count(*) FROM unfinished_articles") == [(0,)]
+    # Each chunk lets its page bodies go once archived; the fetch log keeps their sizes.
+    sizes = {web.url(host, path): len(page.body) for (host, path), page in web.pages.items()
+             if path.startswith("/wire/story-")}
+    assert dict(q(cfg, "SELECT url, bytes FROM fetch_log WHERE kind = 'page' AND status = 'ok'")
+                ) == sizes
 
 
 def test_articles_a_dead_run_loaded_are_finished_by_the_next(site, tmp_path: Path) -> None:
