@@ -105,7 +105,7 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False,
     with db.writer_lock(path, scope=str(part or "")):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
-            # One Prefect client for the run's stages (a chunk's run in a thread, which takes
+            # One Prefect client for the run's stages (a chunk is stored in a thread, which takes
             # this context with it): without it each stage call makes its own, ~25 ms.
             with SyncClientContext.get_or_create():
                 await _stages(cfg, run, all_feeds, part)
