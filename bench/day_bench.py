@@ -15,7 +15,10 @@ the pages become new articles (the others are the readability set's pages that h
 text), so 60,000 entries make a scaled day of at least 50,000 stored articles. Politeness
 is on (the shipped [fetch] defaults). One `newswatch serve`-like process runs the 96 polls back
 to back (every feed polled each time: the clock is compressed), after one warm-up poll with
-nothing new that starts Prefect's temporary server.
+nothing new that starts Prefect's temporary server. Feeds are full from the start: each lists
+its 30 latest items, yesterday's at first (their pages are gone: the warm-up poll gets one 404
+for each and records them), so every poll parses full feeds, as on any day of a real watch, and
+what grows over the day is the warehouse alone.
 
 Prints per poll: wall time, new articles, warehouse size, peak RSS of the process tree (the
 runner, with Prefect's temporary server in a thread, and its extraction workers; the "Prefect"
@@ -84,7 +87,13 @@ def serve_web(hosts: int, feeds: int, plan: list[list[int]], conn) -> None:  # t
         got = ready.get(i)
         return got if got is not None else variant(base[i % len(base)], i // len(base) + 1)
 
-    items: dict[int, list[tuple[int, int]]] = {f: [] for f in range(feeds)}  # (article, poll)
+    # (article, poll). A feed lists its latest items from the start, as a real feed does on
+    # the morning of any day: yesterday's, at ids below 0, whose pages are gone (404). The
+    # warm-up poll records them (one 404 each, never fetched again), so every poll parses
+    # full feeds and only the warehouse grows over the day.
+    items: dict[int, list[tuple[int, int]]] = {
+        f: [(-1 - f * ITEMS_PER_FEED - k, -1) for k in range(ITEMS_PER_FEED)]
+        for f in range(feeds)}
     lock = threading.Lock()
     ports: list[int] = []
     start = time.time()
@@ -117,9 +126,13 @@ def serve_web(hosts: int, feeds: int, plan: list[list[int]], conn) -> None:  # t
                     self.end_headers()
                     return
                 ctype = "application/rss+xml; charset=utf-8"
+            elif (a := int(name.removesuffix(".html"))) < 0:  # yesterday's page: gone
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             else:
-                body, etag, ctype = page(int(name.removesuffix(".html"))), "", \
-                    "text/html; charset=utf-8"
+                body, etag, ctype = page(a), "", "text/html; charset=utf-8"
             self.send_response(200)
             self.send_header("Content-Type", ctype)
             if etag:
@@ -247,7 +260,8 @@ def main() -> None:
             r = json.loads(line)
             if p < 0:
                 began = time.perf_counter()
-                print(f"warm-up poll {r['wall_s']:.1f} s (nothing new)", flush=True)
+                print(f"warm-up poll {r['wall_s']:.1f} s (nothing new; yesterday's "
+                      f"{r['failed']} items recorded)", flush=True)
                 continue
             r.update(poll=p, published=published, peak_mb=peak.peak["total"] / 1024,
                      pss_mb=peak.peak["pss"] / 1024,

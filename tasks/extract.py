@@ -3,7 +3,8 @@
 trafilatura is CPU-bound, so a run with many pages extracts in worker processes (the GIL would
 serialise threads), started once per run and fed page by page as the pages arrive, so pages
 extract while others download. The workers fork from a server process that imported only
-`tasks.pagetext` (trafilatura, our charset rules, the tokeniser): not Prefect, not the
+`tasks.pagetext` (trafilatura, our charset rules, the tokeniser) and `tasks.parse` (feedparser:
+a run's feeds parse in the same workers before its pages come): not Prefect, not the
 warehouse, and not the parent's threads. A run with few pages extracts in-process, because
 starting workers costs more than it saves. With `[extract] runner = "dask"` the workers are a
 Dask cluster's instead (tasks/dask_extract.py), the same extraction. A page with no article
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Extractor", "PageText", "extract_page", "extract_pages"]
 
-WORKER_MODULES = ["tasks.pagetext"]  # all a worker imports (before it forks)
+WORKER_MODULES = ["tasks.pagetext", "tasks.parse"]  # all a worker imports (before it forks)
 
 
 def _page_date(value: str | None) -> datetime | None:
@@ -84,6 +85,20 @@ class Extractor:
             for _ in range(self.workers):  # start them now: they warm up while pages download
                 self.pool.submit(int)
         return self
+
+    async def ensure(self, pages: int) -> None:
+        """Start the workers now if `pages` need them and none were started: a run opens its
+        extractor for its feeds (parsed in the workers) before it knows its pages."""
+        if self.workers or pages < self.cfg.extract.pool_threshold:
+            return
+        self.workers = self.cfg.extract.workers or os.cpu_count() or 1
+        await self.__aenter__()
+
+    @property
+    def feed_pool(self) -> Executor | None:
+        """Where feeds parse: this machine's workers; in-process without them (a Dask
+        cluster's workers are for pages: a feed is ~5 ms of work, less than a task costs)."""
+        return self.pool
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -15,6 +15,7 @@ network level, the fault is ours: the run is recorded offline and no feed's heal
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,8 @@ from urllib.parse import urlsplit
 
 from newswatch.config import Config
 from tasks import stage
-from tasks.models import Entry, FeedPoll, FeedState
+from tasks.models import Entry, FeedPoll, FeedState, FetchResult
+from tasks.parse import parse_feeds
 from tasks.shards import Shard
 from warehouse import db
 
@@ -131,6 +133,12 @@ def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll],
 def due_feeds_task(cfg: Config, now: datetime, all_feeds: bool = False,
                    shard: Shard | None = None) -> list[FeedState]:
     return due_feeds(cfg, now, all_feeds, shard)
+
+
+@stage("parse-feeds")
+def parse_feeds_task(fetched: list[tuple[FeedState, FetchResult]],
+                     pool: Executor | None = None) -> list[FeedPoll]:
+    return parse_feeds(fetched, pool)
 
 
 @stage("keep-new-entries")

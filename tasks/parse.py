@@ -21,6 +21,8 @@ import calendar
 import hashlib
 import re
 from collections import Counter, defaultdict
+from concurrent.futures import Executor
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -28,7 +30,6 @@ import feedparser
 import lxml.html
 from lxml.etree import ParserError
 
-from tasks import stage
 from tasks.encoding import stale_single_byte_label
 from tasks.jsonfeed import looks_like_json, parse_json_feed
 from tasks.models import Entry, FeedPoll, FeedState, FetchResult
@@ -192,10 +193,23 @@ def identities(base: str, items: list[feedparser.FeedParserDict]
     return out
 
 
-def parse_feeds(fetched: list[tuple[FeedState, FetchResult]]) -> list[FeedPoll]:
-    return [parse_feed(feed, fetch) for feed, fetch in fetched]
+# Feeds a worker takes at once: a changed 30-item feed is ~5 ms of feedparser, so 16 make ~80 ms
+# of work against ~1 ms of sending them over.
+FEEDS_PER_JOB = 16
 
 
-@stage("parse-feeds")
-def parse_feeds_task(fetched: list[tuple[FeedState, FetchResult]]) -> list[FeedPoll]:
-    return parse_feeds(fetched)
+def parse_feeds(fetched: list[tuple[FeedState, FetchResult]],
+                pool: Executor | None = None) -> list[FeedPoll]:
+    """Each fetched feed parsed, in order; in `pool`'s worker processes when given (feedparser
+    is CPU-bound: 2,000 feeds with a few hundred changed took ~3 s of the run's own core)."""
+    if pool is None:
+        return [parse_feed(feed, fetch) for feed, fetch in fetched]
+    return list(pool.map(parse_feed_job, fetched, chunksize=FEEDS_PER_JOB))
+
+
+def parse_feed_job(job: tuple[FeedState, FetchResult]) -> FeedPoll:
+    """A worker's entry point: the poll comes back without the feed's bytes, which nothing
+    after parsing reads (the fetch log keeps their size)."""
+    poll = parse_feed(*job)
+    f = poll.fetch
+    return replace(poll, fetch=replace(f, body=b"", body_bytes=f.size)) if f.body else poll

@@ -79,16 +79,21 @@ def test_process_pool_gives_the_same_result(tmp_path: Path) -> None:
 
 
 def test_an_extraction_worker_imports_only_what_extraction_needs() -> None:
-    """Workers fork from a server that imported tasks.pagetext alone: not Prefect, not the
-    warehouse, not datasketch/scipy (measured: ~0.5 s of imports instead of ~3 s)."""
+    """Workers fork from a server that imported tasks.pagetext and tasks.parse alone: not
+    Prefect, not the warehouse, not datasketch/scipy (measured: ~0.5 s of imports instead of
+    ~3 s)."""
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tasks.pagetext"],
+    from tasks.extract import WORKER_MODULES
+
+    assert WORKER_MODULES == ["tasks.pagetext", "tasks.parse"]
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c",
+                          "import " + ", ".join(WORKER_MODULES)],
                          cwd=ROOT, capture_output=True, text=True, check=True).stderr
     modules = {line.split("|")[-1].strip().split(".")[0] for line in out.splitlines()
                if line.startswith("import time:") and "|" in line}
-    assert "trafilatura" in modules and "tasks" in modules
+    assert {"trafilatura", "feedparser", "tasks"} <= modules
     assert not modules & {"prefect", "duckdb", "pyarrow", "datasketch", "scipy", "warehouse",
                           "flows", "httpx", "apprise"}
 
@@ -129,3 +134,43 @@ def test_readability_corpus_quality() -> None:
     assert len(scores) >= 100
     assert statistics.median(scores) >= 0.95
     assert statistics.mean(scores) >= 0.88
+
+
+def test_feeds_parse_in_the_workers_as_they_do_in_process() -> None:
+    """A run's feeds parse in its extraction workers: the same polls as in-process, each
+    without the feed's bytes (nothing after parsing reads them) but with their size."""
+    import asyncio
+
+    from tasks.extract import Extractor
+    from tasks.models import FeedState
+    from tasks.parse import parse_feeds
+    from tests.simulator import rss
+
+    def fetched(n: int, body: bytes) -> tuple[FeedState, FetchResult]:
+        url = f"http://example.org/{n}.xml"
+        return (FeedState(url, f"f{n}", "O", False),
+                FetchResult(url=url, status="ok", reason="http_200",
+                            fetched_at=datetime(2025, 2, 10, tzinfo=UTC), body=body,
+                            headers={"content-type": "application/rss+xml"}))
+
+    feeds = [fetched(n, rss(f"f{n}", [(f"story {k}", f"http://example.org/{n}/{k}.html")
+                                      for k in range(n % 7)])) for n in range(40)]
+    feeds += [fetched(40, b"<html><p>not a feed"), fetched(41, b"{\"version\": 1}")]
+    feeds.append((FeedState("http://example.org/x.xml", "x", "O", False),
+                  FetchResult(url="http://example.org/x.xml", status="temp", reason="timeout",
+                              fetched_at=datetime(2025, 2, 10, tzinfo=UTC))))
+    inline = parse_feeds(feeds)
+    cfg = load_config(ROOT / "newswatch.toml")  # pool_threshold 24
+    with Extractor(cfg, 0) as ex:
+        asyncio.run(ex.ensure(23))
+        assert (ex.workers, ex.feed_pool) == (0, None)  # too few pages for workers
+        asyncio.run(ex.ensure(24))
+        assert ex.workers >= 1 and ex.feed_pool is not None
+        pooled = parse_feeds(feeds, ex.feed_pool)
+    assert [p.fetch.body for p in pooled] == [b""] * 43
+    assert [p.fetch.size for p in pooled] == [len(f.body) for _, f in feeds]
+    assert pooled == [replace(p, fetch=replace(p.fetch, body=b"", body_bytes=len(p.fetch.body)))
+                      if p.fetch.body else p for p in inline]
+    assert sum(len(p.entries) for p in pooled) == sum(n % 7 for n in range(40)) == 115
+    assert [(p.status, p.reason) for p in pooled[40:]] == [
+        ("soft", "not_a_feed"), ("soft", "not_a_json_feed"), ("temp", "timeout")]

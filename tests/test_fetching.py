@@ -261,6 +261,24 @@ def test_second_poll_is_conditional_and_fetches_no_article_again(tmp_path: Path)
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
+def test_a_run_with_many_feeds_parses_them_in_its_extraction_workers(tmp_path: Path) -> None:
+    """Six feeds are one page's work (FEEDS_PER_PAGE): with pool_threshold 1 the workers start
+    before the feeds download, parse them, then extract the pages. The fetch log keeps each
+    feed's size, though its bytes stayed in the worker."""
+    with news_web(hosts=3) as web:
+        feeds = _feeds(web, [(web.hosts[n % 3], f"f{n}", n % 3 + 1, "honest") for n in range(6)])
+        cfg = write_config(tmp_path, feeds, "", extra="[extract]\npool_threshold = 1\n"
+                                                      "workers = 2\n")
+        s = run(cfg)
+        assert (s.feeds_polled, s.feeds_failed, s.entries_new, s.articles_new) == (6, 0, 12, 12)
+        served = {web.url(h, p): len(page.body) for (h, p), page in web.pages.items()
+                  if p.endswith("feed.xml")}
+        assert dict(q(cfg, "SELECT url, bytes FROM fetch_log WHERE kind = 'feed'")) == served
+        assert q(cfg, "SELECT count(*), count(DISTINCT title) FROM articles") == [(12, 12)]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
 def test_behind_a_server_that_lies_with_304_new_entries_are_still_found(
         tmp_path: Path) -> None:
     with news_web(hosts=1) as web:
