@@ -57,6 +57,10 @@ class FetchResult:
     def size(self) -> int:
         return len(self.body) if self.body_bytes is None else self.body_bytes
 
+    def without_body(self) -> FetchResult:
+        """This fetch once its bytes are done with: its outcome, headers and size."""
+        return replace(self, body=b"", body_bytes=self.size) if self.body else self
+
     def log_row(self, run_id: str, kind: str, url: str, status: str | None = None,
                 reason: str | None = None) -> dict[str, Any]:
         """The fetch_log row of this fetch (status/reason may be refined by parsing)."""
@@ -104,8 +108,7 @@ class PageFetch:
     def without_body(self) -> PageFetch:
         """This page once its body is archived and extracted: what is left to store of it
         (the fetch's outcome, headers and size) without the bytes."""
-        f = self.fetch
-        return replace(self, fetch=replace(f, body=b"", body_bytes=f.size)) if f.body else self
+        return replace(self, fetch=self.fetch.without_body()) if self.fetch.body else self
 
 
 @dataclass(frozen=True)

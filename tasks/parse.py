@@ -211,5 +211,4 @@ def parse_feed_job(job: tuple[FeedState, FetchResult]) -> FeedPoll:
     """A worker's entry point: the poll comes back without the feed's bytes, which nothing
     after parsing reads (the fetch log keeps their size)."""
     poll = parse_feed(*job)
-    f = poll.fetch
-    return replace(poll, fetch=replace(f, body=b"", body_bytes=f.size)) if f.body else poll
+    return replace(poll, fetch=poll.fetch.without_body()) if poll.fetch.body else poll
