@@ -22,7 +22,7 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
                                 "004_alerts_per_story", "005_alert_kinds_digests",
                                 "006_fetch_health_archive", "007_unfinished_articles",
                                 "009_feed_content_canonical",
-                                "010_match_relevance", "011_keys_kept_by_writes"]
+                                "010_match_relevance"]
     assert db.migrate(path) == []
     with duckdb.connect(str(path)) as con:
         for file in sorted(Path(db.MIGRATIONS).glob("*.sql")):
@@ -31,7 +31,7 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
             ("001_init",), ("002_match_snippets",), ("003_stories",), ("004_alerts_per_story",),
             ("005_alert_kinds_digests",), ("006_fetch_health_archive",),
             ("007_unfinished_articles",), ("009_feed_content_canonical",),
-            ("010_match_relevance",), ("011_keys_kept_by_writes",)]
+            ("010_match_relevance",)]
 
 
 def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_an_old_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
     assert db.migrate(path) == ["002_match_snippets", "003_stories", "004_alerts_per_story",
                                 "005_alert_kinds_digests", "006_fetch_health_archive",
                                 "007_unfinished_articles", "009_feed_content_canonical",
-                                "010_match_relevance", "011_keys_kept_by_writes"]
+                                "010_match_relevance"]
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT topic, snippet FROM topic_matches").fetchall() == [("t", None)]
         # The exact duplicate stored before 003 became a sighting of its original.
@@ -132,49 +132,6 @@ def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
         raise RuntimeError("stage crashed")
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
-
-
-def test_the_big_tables_keep_their_keys_by_how_we_write(tmp_path: Path) -> None:
-    """Entries, articles, sightings, versions, stories and term_df have no key constraint (its
-    index would sit wholly in memory and be written out whole at every close); the same input
-    written twice, and twice within a batch, still adds each key once."""
-    path = tmp_path / "w.duckdb"
-    db.migrate(path)
-    with duckdb.connect(str(path)) as con:
-        keyed = con.execute("SELECT DISTINCT table_name FROM duckdb_constraints() "
-                            "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') ORDER BY 1"
-                            ).fetchall()
-    assert keyed == [("alerts",), ("deliveries",), ("digests",), ("feeds",), ("runs",),
-                     ("schema_migrations",), ("topic_matches",), ("unfinished_articles",)]
-    now = datetime.now(UTC)
-    entry = {"entry_url": "http://a/1", "feed_url": "f", "guid": None, "title": "t",
-             "summary": None, "published_at": None, "first_seen_at": now}
-    article = {"article_id": "a1", "url": "http://a/1", "canonical_url": "http://a/1",
-               "title": "T", "text": "text", "author": None, "published_at": now,
-               "language": "en", "outlet": "A", "feed_url": "f", "content_hash": "h",
-               "extraction_method": "trafilatura", "first_seen_at": now, "run_id": "r",
-               "warc_file": None, "warc_offset": None, "claimed_canonical_url": None}
-    same_url = {**article, "article_id": "a2"}  # another id for the same canonical URL
-    sighting = {"article_id": "a1", "url": "http://b/1", "outlet": "B", "feed_url": "f",
-                "seen_at": now}
-    news = []
-    for _ in range(2):
-        news.append(db.record_polls(path, [], [], [entry, entry])[0])
-        db.load_articles(path, [article, same_url, article], [], [], [],
-                         sightings=[sighting, sighting])
-        db.save_stories(path, [{"article_id": "a1", "story_id": "a1",
-                                "near_duplicate_of": None}], [], [],
-                        [{"term": "putin", "df": 1}, {"term": "#docs", "df": 1}], [])
-    assert news == [{"http://a/1"}, set()]
-    with duckdb.connect(str(path)) as con:
-        assert con.execute("SELECT entry_url FROM entries").fetchall() == [("http://a/1",)]
-        assert con.execute("SELECT article_id FROM articles").fetchall() == [("a1",)]
-        assert con.execute("SELECT article_id, url FROM sightings").fetchall() == [
-            ("a1", "http://b/1")]
-        assert con.execute("SELECT story_id, articles, outlets FROM stories").fetchall() == [
-            ("a1", 1, 2)]
-        assert con.execute("SELECT term, df FROM term_df ORDER BY 1").fetchall() == [
-            ("#docs", 2), ("putin", 2)]
 
 
 def test_same_key_twice_in_one_batch_keeps_one_entry(tmp_path: Path) -> None:
@@ -273,4 +230,4 @@ def test_the_duckdb_cli_the_readme_names_opens_the_warehouse(tmp_path: Path) -> 
                           "FROM schema_migrations"],
                          capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stderr) == (0, "")
-    assert out.stdout == "run_id,status\nr1,ok\nn\n10\n"
+    assert out.stdout == "run_id,status\nr1,ok\nn\n9\n"

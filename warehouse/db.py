@@ -92,7 +92,7 @@ WRITER_MEMORY_LIMIT = "256MB"
 # default (50), reading a poll's 430 new articles back scanned every stored text into the
 # buffer pool: +103 MB at 5,200 stored articles (growing with them) against +24, 4x slower.
 JOIN_FILTER_KEYS = 4096
-# Rows in a row group that a writer appends to. DuckDB appends to a table (articles,
+# Rows in a row group that a writer appends to. DuckDB appends to a keyed table (articles,
 # entries, sightings…) in its last row group, and the checkpoint at close rewrites that row
 # group whole: at DuckDB's default (122,880 rows) that is every text stored in a day, read and
 # recompressed by each chunk's load. 4,096 rows bound that rewrite to ~20 MB of text: 400
@@ -314,9 +314,6 @@ def transaction(path: Target, wait_s: float = 30.0) -> Iterator[Any]:
         con.execute("COMMIT")
 
 
-FILE_ONLY = "-- not on a lake"  # a migration's first line: what it does, a lake never needed
-
-
 def migrate(path: Target) -> list[str]:
     """Apply every numbered migration not yet applied; return the ones applied now. Each in one
     transaction; when DuckDB 1.5 refuses that (rows of a table altered earlier in the same
@@ -336,13 +333,9 @@ def migrate(path: Target) -> list[str]:
         for file in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
             if file.stem in done:
                 continue
-            text = file.read_text(encoding="utf-8")
+            text = lake_ddl(file.read_text(encoding="utf-8")) if lake \
+                else file.read_text(encoding="utf-8")
             record = ("INSERT INTO schema_migrations VALUES (?, now())", [file.stem])
-            if lake and text.startswith(FILE_ONLY):
-                con.execute(*record)
-                applied.append(file.stem)
-                continue
-            text = lake_ddl(text) if lake else text
             try:  # one transaction: all or nothing
                 con.execute("BEGIN TRANSACTION")
                 con.execute(text)

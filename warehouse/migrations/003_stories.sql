@@ -67,13 +67,9 @@ CREATE TABLE IF NOT EXISTS term_df (
 
 -- Every stored article is seen at its own URL. An exact duplicate stored before 003 (same
 -- text, another URL) becomes a sighting of its original.
--- (Absent pairs only, without ON CONFLICT: migration 011 removed the key constraint, and every
--- migration can run again on a file.)
 INSERT INTO sightings
-SELECT coalesce(a.duplicate_of, a.article_id), a.url, a.outlet, a.feed_url, a.first_seen_at
-FROM articles AS a
-WHERE NOT EXISTS (SELECT 1 FROM sightings AS s
-                  WHERE s.article_id = coalesce(a.duplicate_of, a.article_id) AND s.url = a.url);
+SELECT coalesce(duplicate_of, article_id), url, outlet, feed_url, first_seen_at FROM articles
+ON CONFLICT DO NOTHING;
 UPDATE entries SET article_id = a.duplicate_of
 FROM articles AS a
 WHERE entries.article_id = a.article_id AND a.duplicate_of IS NOT NULL;
@@ -82,9 +78,8 @@ DELETE FROM articles WHERE duplicate_of IS NOT NULL;
 -- Articles stored before 003 are each their own story.
 INSERT INTO stories
 SELECT article_id, title, article_id, outlet, first_seen_at, first_seen_at, 1, 1
-FROM articles AS a
-WHERE story_id IS NULL
-  AND NOT EXISTS (SELECT 1 FROM stories AS s WHERE s.story_id = a.article_id);
+FROM articles WHERE story_id IS NULL
+ON CONFLICT DO NOTHING;
 
 UPDATE articles SET story_id = article_id WHERE story_id IS NULL;
 

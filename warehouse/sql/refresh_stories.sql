@@ -1,6 +1,5 @@
--- Recompute the stories of the batch's articles from their members and sightings, then
--- replace those rows (stories has no key constraint, so no INSERT OR REPLACE).
-CREATE OR REPLACE TEMP TABLE new_stories AS
+-- Recompute the stories of the batch's articles from their members and sightings.
+INSERT OR REPLACE INTO stories
 WITH members AS (
     SELECT a.story_id, a.article_id, a.title, a.outlet,
            coalesce(a.published_at, a.first_seen_at) AS anchor, a.first_seen_at
@@ -22,5 +21,3 @@ SELECT m.story_id,
                                             UNION SELECT outlet FROM seen WHERE seen.story_id = m.story_id)) AS outlets
 FROM members AS m
 GROUP BY m.story_id;
-DELETE FROM stories WHERE story_id IN (SELECT story_id FROM new_stories);
-INSERT INTO stories SELECT * FROM new_stories;
