@@ -63,7 +63,15 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=200_000)
+# The word caches of a `serve` process live as long as it does (weeks), so their size bounds
+# its memory: an entry is ~105 bytes of cache (measured: 21 MB for 200,000) plus its word and
+# stem, ~200 in all. News vocabulary is long-tailed: the shared corpus's 3,595 real articles
+# hold 53,654 distinct words, and a cache of 50,000 hits 98.5 % of their tokens, as often as
+# an unbounded one; the old 500,000 let a long-running process hold up to ~100 MB of words.
+WORD_CACHE = 50_000
+
+
+@lru_cache(maxsize=WORD_CACHE)
 def _fold_word(word: str) -> str:
     return fold(word)
 
@@ -79,7 +87,7 @@ def stem_language(lang: str) -> str:
     return code if code in STEMMERS else "en"
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=WORD_CACHE)
 def stem(word: str, lang: str = "en") -> str:
     """The stem of a folded word in a language; cached, since news vocabulary repeats."""
     if not word.isalpha():
