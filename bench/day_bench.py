@@ -176,6 +176,9 @@ def runner(cfg: str) -> None:
     """Polls back to back, one line of JSON per poll on stdout; waits for "go" on stdin."""
     from flows.ingest import ingest
     from flows.prefect_api import prefect_api
+    from newswatch.memory import cap_malloc_arenas
+
+    cap_malloc_arenas()  # as `newswatch run` does
 
     async def polls() -> None:
         for line in sys.stdin:

@@ -298,6 +298,9 @@ def child(cfg: str, out: str) -> None:
     called = time.time()
     from flows.ingest import ingest
     from flows.prefect_api import prefect_api
+    from newswatch.memory import cap_malloc_arenas
+
+    cap_malloc_arenas()  # as `newswatch run` does
 
     with prefect_api():  # as `newswatch run` does
         s = asyncio.run(ingest(cfg, all_feeds=True))

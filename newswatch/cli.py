@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from newswatch import orphans
 from newswatch.config import ConfigError, load_config
+from newswatch.memory import cap_malloc_arenas
 
 if TYPE_CHECKING:
     from flows.prefect_api import PrefectApi
@@ -778,6 +779,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     if args.command in orphans.COMMANDS:
+        cap_malloc_arenas()  # before Prefect's and DuckDB's threads start
         orphans.watch()  # what this command starts (Prefect's server) dies with it, kill -9 too
     try:
         return args.func(args)
