@@ -4,9 +4,11 @@ glibc gives each thread that allocates its own arena (up to 8 per core), and mem
 one arena serves only the threads that allocate there. A run's process has many threads (the
 event loop, the thread storing a chunk, Prefect's server, DuckDB's): what one stage freed is
 not reused by the next stage's thread, and the process keeps more than it holds. Two arenas
-(two cores' worth of threads allocating at once): the scaled day's run process 633–692 MB
-→ 601–663 MB a poll, poll times the same (bench/day_bench.py --articles 7500 --polls 12, one
-run each, same hour).
+(two cores' worth of threads allocating at once), measured with bench/day_bench.py, one run
+each, same day: 12 polls (--articles 7500 --polls 12), the run process 633–692 → 601–663 MB
+a poll, poll times the same; the scaled day (--articles 60000), the process tree's peak
+1,064 → 1,004 MB at the highest (median 1,007 → 960), the run process 666 → 744 MB → 645 →
+694 (median of the first and last 10 polls).
 """
 
 from __future__ import annotations
