@@ -231,31 +231,3 @@ def test_the_duckdb_cli_the_readme_names_opens_the_warehouse(tmp_path: Path) -> 
                          capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stderr) == (0, "")
     assert out.stdout == "run_id,status\nr1,ok\nn\n9\n"
-
-
-def test_a_writer_lets_the_file_go_when_its_connections_close(tmp_path: Path) -> None:
-    """A process's writer connections share one DuckDB instance (tasks open ~25 a chunk) but
-    hold the file only while one is open: between them another process can read it."""
-    path = tmp_path / "w.duckdb"
-    db.migrate(path)
-    probe = [sys.executable, "-c", "import duckdb, sys; print(duckdb.connect(sys.argv[1], "
-             "read_only=True).execute('SELECT count(*) FROM runs').fetchone()[0])", str(path)]
-    with db.connect(path) as a, db.connect(path) as b:  # two at once: one attachment
-        a.execute("INSERT INTO runs (run_id, started_at, status) VALUES ('a', now(), 'ok')")
-        assert b.execute("SELECT run_id FROM runs").fetchall() == [("a",)]
-        held = subprocess.run(probe, capture_output=True, text=True)
-        assert held.returncode == 1 and "Could not set lock on file" in held.stderr
-    assert subprocess.run(probe, capture_output=True, text=True).stdout == "1\n"
-
-
-def test_two_warehouses_of_one_file_name_open_at_once(tmp_path: Path) -> None:
-    one, two = tmp_path / "a" / "nw.duckdb", tmp_path / "b" / "nw.duckdb"
-    for n, path in enumerate((one, two)):
-        db.migrate(path)
-        with db.connect(path) as con:
-            con.execute("INSERT INTO runs (run_id, started_at, status) VALUES (?, now(), 'ok')",
-                        [f"r{n}"])
-    with db.connect(one) as a, db.connect(two) as b:
-        assert a.execute("SELECT run_id FROM runs").fetchall() == [("r0",)]
-        assert b.execute("SELECT run_id FROM runs").fetchall() == [("r1",)]
-        assert a.execute("SELECT current_database()").fetchone() == ("nw",)

@@ -103,102 +103,24 @@ ROW_GROUP_SIZE = 4096
 _RESERVED = {"memory", "system", "temp", "main"}
 
 
-def _open(path: Path, read_only: bool, config: dict[str, Any] | None,
-          private: bool = False) -> Any:
+def _open(path: Path, read_only: bool, config: dict[str, Any] | None) -> Any:
     if read_only:
         with _turnstile(path, exclusive=False):
             return duckdb.connect(str(path), read_only=True, config=config or {})
-    if not private:
-        return _HOST.open(path)
     # The row group size is an ATTACH option: attach the file under its own name (as
     # duckdb.connect(path) would name it) to an in-memory connection and use it.
-    con = duckdb.connect(config=_WRITER_CONFIG)
+    con = duckdb.connect(config={"memory_limit": WRITER_MEMORY_LIMIT,
+                                 "dynamic_or_filter_threshold": JOIN_FILTER_KEYS,
+                                 **(config or {})})
+    name = path.stem if path.stem.lower() not in _RESERVED else "warehouse"
     try:
-        con.execute(f"ATTACH {_literal(str(path))} AS {_ident(_name(path))} "
+        con.execute(f"ATTACH {_literal(str(path))} AS {_ident(name)} "
                     f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
-        con.execute(f"USE {_ident(_name(path))}")
+        con.execute(f"USE {_ident(name)}")
     except BaseException:
         con.close()
         raise
     return con
-
-
-_WRITER_CONFIG = {"memory_limit": WRITER_MEMORY_LIMIT,
-                  "dynamic_or_filter_threshold": JOIN_FILTER_KEYS}
-
-
-def _name(path: Path) -> str:
-    return path.stem if path.stem.lower() not in _RESERVED else "warehouse"
-
-
-class _WriterHost:
-    """One in-memory DuckDB instance per process that a writer's connections attach the file
-    to, for as long as one is open, and detach it from after (which lets the file go: other
-    processes can open it between two stages, as before). Starting a DuckDB instance for each
-    connection cost ~8 ms against ~0.8 ms for an attach and detach, and a run's chunk opens
-    ~25 connections: measured over a 2,000-page run, ~6 s of the run process's time."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.con: Any = None
-        self.pid = 0
-        self.attached: dict[str, tuple[str, int]] = {}  # file -> (its name here, users)
-
-    def open(self, path: Path) -> Any:
-        key = str(path)
-        with self.lock:
-            if self.pid != os.getpid():  # a forked child cannot use its parent's instance
-                self.con, self.pid, self.attached = duckdb.connect(config=_WRITER_CONFIG), \
-                    os.getpid(), {}
-            name, users = self.attached.get(key, ("", 0))
-            if not users:
-                taken = {n for n, _ in self.attached.values()}
-                name, n = _name(path), 1
-                while name in taken:  # two files of one name open at once: number the other
-                    name, n = f"{_name(path)}_{n}", n + 1
-                self.con.execute(f"ATTACH {_literal(key)} AS {_ident(name)} "
-                                 f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
-            self.attached[key] = (name, users + 1)
-            cur = self.con.cursor()
-        try:
-            cur.execute(f"USE {_ident(name)}")
-        except BaseException:
-            cur.close()
-            self.release(path)
-            raise
-        return _Attached(cur, self, path)
-
-    def release(self, path: Path) -> None:
-        key = str(path)
-        with self.lock:
-            name, users = self.attached[key]
-            if users > 1:
-                self.attached[key] = (name, users - 1)
-                return
-            del self.attached[key]
-            self.con.execute(f"DETACH {_ident(name)}")
-
-
-_HOST = _WriterHost()
-
-
-class _Attached:
-    """A writer's connection (a cursor of the host instance): closing it lets the file go
-    once no other connection of this process uses it."""
-
-    def __init__(self, cur: Any, host: _WriterHost, path: Path) -> None:
-        self._cur, self._host, self._path = cur, host, path
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cur, name)
-
-    def close(self) -> None:
-        if self._cur is not None:
-            cur, self._cur = self._cur, None
-            try:
-                cur.close()
-            finally:
-                self._host.release(self._path)
 
 
 def _literal(text: str) -> str:
@@ -211,10 +133,8 @@ def _ident(text: str) -> str:
 
 @contextlib.contextmanager
 def connect(path: Target, *, read_only: bool = False, wait_s: float = 30.0,
-            config: dict[str, Any] | None = None, private: bool = False) -> Iterator[Any]:
-    """Open the file, retrying while another process holds it; always close it again.
-    `private`: a writer's own DuckDB instance, not the process's shared one (for a connection
-    that attaches other databases or loads extensions)."""
+            config: dict[str, Any] | None = None) -> Iterator[Any]:
+    """Open the file, retrying while another process holds it; always close it again."""
     if isinstance(path, Lake):
         with _lake_connect(path, read_only, wait_s, config) as con:
             yield con
@@ -226,7 +146,7 @@ def connect(path: Target, *, read_only: bool = False, wait_s: float = 30.0,
         turnstile_closed = False
         while True:
             try:
-                con = _open(path, read_only, config, private)
+                con = _open(path, read_only, config)
                 break
             except duckdb.IOException as e:
                 if not _is_lock_error(e) or time.monotonic() >= deadline:
@@ -1204,7 +1124,7 @@ def copy_warehouse(source: Target, dest: Target) -> list[tuple[str, int, int]]:
     to the latest schema first and must hold no articles yet. Returns (table, rows in source,
     rows in dest) per table; raises CopyError if any differ. The source is only read."""
     migrate(dest)
-    with turn(dest), connect(dest, private=True) as con:
+    with turn(dest), connect(dest) as con:
         if not isinstance(dest, Lake):  # the file's connection needs the lake's extensions
             for ext in extension_paths():
                 con.execute(f"LOAD '{ext}'")
