@@ -29,9 +29,12 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document, set_date_params
 from trafilatura.utils import load_html
 
+from tasks import readability_gate
 from tasks.encoding import decode
 from tasks.features import StoryFeatures, content_hash, story_features
 from tasks.topics import tokens
+
+readability_gate.install()  # the same text, without readability where it cannot win
 
 _HTML_LANG = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.I)
 
