@@ -221,7 +221,20 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def tree_rss_kb(root: int, pss: bool = True) -> dict[str, int]:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """A process's user + system CPU seconds so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def tree_rss_kb(root: int, pss: bool = True, cpu: dict[int, tuple[str, float]] | None = None
+                ) -> dict[str, int]:
     """Resident memory of a process and all its descendants, from /proc, by role (the run,
     its extraction workers, a Prefect server process if any) and in total: the sum of each
     process's RSS, and with `pss` the tree's memory with each shared page counted once (the
@@ -233,7 +246,10 @@ def tree_rss_kb(root: int, pss: bool = True) -> dict[str, int]:
         p = todo.pop()
         kb = _kb(f"/proc/{p}/status", "VmRSS")
         out["total"] += kb
-        out[_role(p, root)] += kb
+        role = _role(p, root)
+        out[role] += kb
+        if cpu is not None:
+            cpu[p] = (role, max(cpu.get(p, (role, 0.0))[1], cpu_s(p)))
         if pss:
             out["pss"] += _kb(f"/proc/{p}/smaps_rollup", "Pss")
         todo += _children(p)
@@ -249,14 +265,15 @@ class PeakRSS:
     def __init__(self, root: int) -> None:
         self.root = root
         self.peak = {"total": 0, "run": 0, "workers": 0, "prefect": 0, "pss": 0}
+        self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (role, CPU s when last seen)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            now = tree_rss_kb(self.root, pss=False)
+            now = tree_rss_kb(self.root, pss=False, cpu=self.cpu)
             if now["total"] >= 0.95 * self.peak["total"]:
-                now = tree_rss_kb(self.root)
+                now = tree_rss_kb(self.root, cpu=self.cpu)
             for k in self.peak:
                 self.peak[k] = max(self.peak[k], now[k])
             self._stop.wait(0.05)
@@ -269,11 +286,19 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
 
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds each role used (a process's last sample: up to 50 ms short)."""
+        out: dict[str, float] = {}
+        for role, s in self.cpu.values():
+            out[role] = out.get(role, 0.0) + s
+        return out
+
     def describe(self) -> str:
         p = self.peak
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(self.cpu_by_role().items()))
         return (f"peak RSS {p['total'] / 1024:.0f} MB (run {p['run'] / 1024:.0f}, workers "
                 f"{p['workers'] / 1024:.0f}, Prefect {p['prefect'] / 1024:.0f}; PSS "
-                f"{p['pss'] / 1024:.0f})")
+                f"{p['pss'] / 1024:.0f}); CPU s: {cpu}")
 
 
 def run_ingest(cfg: Path) -> tuple[dict, PeakRSS]:
@@ -346,7 +371,9 @@ def main() -> None:
             bare = float("nan") if args.run_only else bare_rate(bodies)
             del bodies
             alone = float("nan") if args.run_only else extract_alone(cfg, site, n)
+            served = cpu_s(server.pid)
             summary, peak = run_ingest(cfg)
+            served = cpu_s(server.pid) - served  # the bench's page server, beside the run
             parent.send("stop")
             server.join(10)
         stages = summary["stage_seconds"]
@@ -357,7 +384,8 @@ def main() -> None:
                     f"{summary['prefect_startup_s']:>9.1f} {peak.peak['total'] / 1024:>7.0f} MB")
         print(f"  {n} pages: {summary['articles_new']} new articles in {summary['chunks']} "
               f"chunk(s); {peak.describe()}; stages: "
-              + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()), flush=True)
+              + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+              + f"; the page server's CPU {served:.1f} s", flush=True)
     print(head)
     print("\n".join(rows))
     print("bare/s: trafilatura.extract, one warm process per core; alone/s: our extraction "
