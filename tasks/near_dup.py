@@ -12,7 +12,7 @@ cut to half its length is still a copy (Jaccard 0.5, containment 1.0).
 from __future__ import annotations
 
 import hashlib
-import struct
+import itertools
 from dataclasses import dataclass
 from functools import cache
 
@@ -35,20 +35,33 @@ def _h64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
 
 
+def _shingle_digests(words: list[str]) -> set[bytes]:
+    """Each 5-word shingle's 8-byte hash (blake2b of its words joined by spaces), hashed as
+    slices of the whole text's bytes rather than joined anew for each shingle."""
+    if len(words) < SHINGLE:
+        return {hashlib.blake2b(" ".join(words).encode(), digest_size=8).digest()} if words \
+            else set()
+    data = " ".join(words).encode()
+    ends = list(itertools.accumulate(len(w.encode()) + 1 for w in words))  # past each space
+    starts = [0, *ends[:-1]]
+    b2 = hashlib.blake2b
+    return {b2(data[starts[i]:ends[i + SHINGLE - 1] - 1], digest_size=8).digest()
+            for i in range(len(words) - SHINGLE + 1)}
+
+
+def _as_ints(digests: set[bytes]) -> frozenset[int]:
+    return frozenset(np.frombuffer(b"".join(digests), dtype=">i8").tolist())
+
+
 def shingles(text: str, words: list[str] | None = None) -> frozenset[int]:
     """5-word shingles of the text, hashed; `words`: its tokens when the caller has them."""
-    words = tokens(text) if words is None else words
-    if len(words) < SHINGLE:
-        return frozenset({_h64(" ".join(words).encode())}) if words else frozenset()
-    return frozenset(_h64(" ".join(words[i:i + SHINGLE]).encode())
-                     for i in range(len(words) - SHINGLE + 1))
+    return _as_ints(_shingle_digests(tokens(text) if words is None else words))
 
 
 # The MinHash is datasketch 2.0's (scheme "affine32", seed 1, sha1_hash32 of each shingle's
 # 8 bytes), computed here in numpy: the buckets stored in lsh_buckets stay the same, and the
 # extraction workers need not import datasketch (and through it scipy: ~1 s and ~60 MB each).
 # tests/test_stories.py checks the values against datasketch itself.
-_SHA1_32 = struct.Struct("<I")
 _FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35),
          np.uint32(16))
 
@@ -63,11 +76,16 @@ def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
 
 def minhash(shingle_hashes: frozenset[int], num_perm: int) -> np.ndarray:
     """The MinHash values (uint64, as datasketch stores them) of a set of shingle hashes."""
-    if not shingle_hashes:
+    return _minhash({s.to_bytes(8, "big", signed=True) for s in shingle_hashes}, num_perm)
+
+
+def _minhash(digests: set[bytes], num_perm: int) -> np.ndarray:
+    if not digests:
         return np.full(num_perm, (1 << 32) - 1, dtype=np.uint64)
     sha1 = hashlib.sha1
-    hv = np.fromiter((_SHA1_32.unpack_from(sha1(s.to_bytes(8, "big", signed=True)).digest())[0]
-                      for s in shingle_hashes), dtype=np.uint32, count=len(shingle_hashes))
+    # sha1_hash32: the first 4 bytes of each SHA-1 (20 bytes: five little-endian uint32s)
+    hv = np.frombuffer(b"".join([sha1(d).digest() for d in digests]),
+                       dtype="<u4").reshape(-1, 5)[:, 0].copy()
     s1, m1, s2, m2, s3 = _FMIX
     hv = hv ^ (hv >> s1)
     hv = hv * m1
@@ -81,9 +99,10 @@ def minhash(shingle_hashes: frozenset[int], num_perm: int) -> np.ndarray:
 def fingerprint(text: str, num_perm: int, bands: int,
                 words: list[str] | None = None) -> Fingerprint:
     words = tokens(text) if words is None else words
-    sh = shingles(text, words)
+    digests = _shingle_digests(words)
+    sh = _as_ints(digests)
     rows = num_perm // bands
-    values = minhash(sh, num_perm)
+    values = _minhash(digests, num_perm)
     buckets = [(b, _h64(values[b * rows:(b + 1) * rows].tobytes())) for b in range(bands)]
     lead = " ".join(words[:LEAD_WORDS])
     buckets.append((LEAD_BAND, _h64(lead.encode())))
