@@ -1,9 +1,10 @@
 """Stage 9: match the run's new articles against every enabled topic (percolation: the topics
-are stored queries, the articles flow past them). Each article is tokenised once for all
-topics; each query is compiled once per process. A topic with a relevance model (labelled
-examples, tasks/labels.py) then asks its model whether the topic is the article's subject:
-every query match is stored with the model's probability, and only those at or above the
-model's threshold alert."""
+are stored queries, the articles flow past them). Each query is compiled once per process. An
+article's distinct words are looked at first (tasks/topics.py Glance); only when a topic's
+query may match them is the article tokenised in full, once for all topics. A topic with a
+relevance model (labelled examples, tasks/labels.py) then asks its model whether the topic is
+the article's subject: every query match is stored with the model's probability, and only
+those at or above the model's threshold alert."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tasks.labels import (
 )
 from tasks.models import Match
 from tasks.relevance import Model, concepts
-from tasks.topics import Document, evaluate, parse_query
+from tasks.topics import Document, Glance, evaluate, parse_query, stem_language
 from warehouse import db
 
 log = logging.getLogger("newswatch.match")
@@ -42,8 +43,13 @@ def percolate(topics: Iterable[TopicSpec], rows: Iterable[dict[str, Any]],
         node = parse_query(t.query, t.aliases)
         compiled.append((t, node, models.get(t.name), concepts(node)))
     for row in rows:
-        doc = document(row)
+        glance = Glance.of(row["title"] or "", row["text"], row.get("language") or "")
+        lang = stem_language(row.get("language") or "")
+        doc = None
         for t, node, model, parts in compiled:
+            if not node.may_match(glance, lang):
+                continue
+            doc = doc or document(row)
             v = evaluate(node, doc)
             if not v.matched or v.score < t.min_score:
                 continue

@@ -180,6 +180,22 @@ class Document:
         return [set(tokens(s)) for s in self.sentences]
 
 
+@dataclass(frozen=True)
+class Glance:
+    """An article's distinct words and their stems, title and text together: enough to rule
+    out a query that needs a word the article lacks, at a third of a Document's cost (most
+    articles match no topic: a topic's words are rare)."""
+
+    words: frozenset[str]
+    stems: frozenset[str]
+
+    @classmethod
+    def of(cls, title: str, text: str, lang: str = "") -> Glance:
+        words = frozenset(tokens(title)).union(tokens(text))
+        stem_lang = stem_language(lang)
+        return cls(words, frozenset(stem(w, stem_lang) for w in words))
+
+
 Hit = tuple[str, str]  # (field, what matched as it stands in the article)
 Hits = set[Hit]
 
@@ -188,6 +204,11 @@ class Node:
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         """The hits that satisfy this node, or None when it does not match."""
         raise NotImplementedError
+
+    def may_match(self, glance: Glance, lang: str) -> bool:
+        """False only when `match` is None for the article, in any field: it lacks a word
+        the node needs. `lang`: the article's stemmer language."""
+        return True  # NOT, metadata: decided on the Document
 
 
 @dataclass
@@ -218,6 +239,11 @@ class Term(Node):
         index = doc.index[fname]
         return [(p, raw[p]) for s in self.stems(doc.stem_lang) for p in index.get(s, ())]
 
+    def may_match(self, glance: Glance, lang: str) -> bool:
+        if self.prefix is not None:
+            return any(w.startswith(self.prefix) for w in glance.words)
+        return any(s in glance.stems for s in self.stems(lang))
+
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         if self.prefix is not None:
             hits = {(f, t) for f in fields for _, t in self.positions(doc, f)}
@@ -231,6 +257,9 @@ class Term(Node):
 class Phrase(Node):
     words: list[Term]
     slop: int | None = None  # None: in order, adjacent; n: all within a window of n+len words
+
+    def may_match(self, glance: Glance, lang: str) -> bool:
+        return all(w.may_match(glance, lang) for w in self.words)
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         hits: Hits = set()
@@ -265,6 +294,9 @@ class Phrase(Node):
 class And(Node):
     parts: list[Node]
 
+    def may_match(self, glance: Glance, lang: str) -> bool:
+        return all(p.may_match(glance, lang) for p in self.parts)
+
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         hits: Hits = set()
         for part in self.parts:
@@ -278,6 +310,9 @@ class And(Node):
 @dataclass
 class Or(Node):
     parts: list[Node]
+
+    def may_match(self, glance: Glance, lang: str) -> bool:
+        return any(p.may_match(glance, lang) for p in self.parts)
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         found = [h for p in self.parts if (h := p.match(doc, fields)) is not None]
@@ -296,6 +331,9 @@ class Not(Node):
 class InField(Node):
     fields: tuple[str, ...]
     part: Node
+
+    def may_match(self, glance: Glance, lang: str) -> bool:
+        return self.part.may_match(glance, lang)  # the glance holds every field's words
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         return self.part.match(doc, self.fields)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.topics import Document, QueryError, evaluate, fold, lead_of, parse_query
+from tasks.topics import Document, Glance, QueryError, evaluate, fold, lead_of, parse_query
 
 DOC = Document(
     title="Trump says he spoke to Putin about Ukraine",
@@ -246,3 +246,51 @@ def test_default_topic_on_real_articles_from_basil() -> None:
     events = {r["main_event"] for r in rows if r["uuid"] in accepted}
     assert (len(matches), len(accepted)) == (9, 3)  # the recall query selects 9
     assert events == {"Democrats Say Trump Should Cancel Putin Meeting After Indictments"}
+
+
+@pytest.mark.parametrize("query", [
+    "putin", "trump AND putin", "biden OR putin", "trump AND NOT biden", '"vladimir putin"',
+    '"putin trump"~20', "spok*", "title:putin", "lead:kremlin", "brussel", "brüssel",
+    "putin AND NOT outlet:capital"])
+def test_a_query_that_matches_may_match_at_a_glance(query: str) -> None:
+    """The glance (distinct words and stems) never rules out a query the article matches."""
+    assert matches(query)
+    assert parse_query(query).may_match(Glance.of(DOC.title, DOC.text), "en")
+
+
+@pytest.mark.parametrize("query", [
+    "biden", "trump AND biden", "biden OR obama", "telephon*", '"vladimir biden"',
+    'title:(putin AND biden)'])
+def test_a_glance_rules_out_a_query_that_needs_a_missing_word(query: str) -> None:
+    assert not matches(query)
+    assert not parse_query(query).may_match(Glance.of(DOC.title, DOC.text), "en")
+
+
+def test_percolation_at_a_glance_matches_what_evaluation_matches() -> None:
+    """Over the corpus's 3,595 real articles: the same matches with the glance as when every
+    article is tokenised in full and evaluated."""
+    import json
+
+    from newswatch.config import TopicSpec
+    from tasks.match import document, percolate
+    from tests.corpus import corpus_dir
+
+    root = corpus_dir("topics")
+    rows = [{"article_id": a["id"], "title": a.get("title") or "", "text": a["text"]}
+            for f in ("trump_putin_dev.jsonl", "general_dev.jsonl")
+            for a in map(json.loads, (root / f).read_text(encoding="utf-8").splitlines())]
+    topics = [TopicSpec(name=f"t{i}", query=q, min_score=0.0) for i, q in enumerate([
+        "trump AND putin AND (call OR phone OR summit)", '"white house" AND NOT trump',
+        "climat* OR warming", 'title:(ukraine OR russia) AND "peace talks"~5',
+        "vaccine AND (covid OR coronavirus)", "lead:senate AND NOT biden"])]
+    got = {(m.topic, m.article_id, m.score, m.terms, m.snippet)
+           for m in percolate(topics, rows)}
+    want = set()
+    for row in rows:
+        doc = document(row)
+        for t in topics:
+            v = evaluate(parse_query(t.query), doc)
+            if v.matched:
+                want.add((t.name, row["article_id"], v.score, v.terms, v.snippet))
+    assert got == want
+    assert len(got) > 300
