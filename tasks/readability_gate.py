@@ -4,11 +4,11 @@ After its own extractor, trafilatura runs readability over the whole page (about
 its time on the shared readability pages) and takes readability's text only if it is more than
 twice as long as its own, or its own has no paragraph text or more tables than paragraphs
 (`trafilatura.external._prefer_readability`, balanced focus). Readability's text is made of the
-page's own text nodes, less scripts and styles, so it cannot be longer than their sum. When
-our own text is at least half that sum and is made of paragraphs, readability cannot win: we
-skip it, and trafilatura goes on exactly as if readability had lost (its justext rescue, its
-later stages). The text is the same, page for page: tests/test_extract.py compares them over
-the corpus's real pages.
+page's own text nodes, less scripts and styles, plus the word it writes into each video iframe
+it keeps, so it cannot be longer than their sum. When our own text is at least half that sum
+and is made of paragraphs, readability cannot win: we skip it, and trafilatura goes on exactly
+as if readability had lost (its justext rescue, its later stages). The text is the same, page
+for page: tests/test_extract.py compares them over the corpus's real pages.
 
 It patches two functions of trafilatura, only for the version it was proven against
 (TRAFILATURA): on another version nothing is patched and extraction runs as trafilatura's.
@@ -26,6 +26,7 @@ from lxml.html import HtmlElement
 
 TRAFILATURA = "2.3.1"  # the version whose compare_extraction this reasons about
 DROPPED = frozenset({"script", "style", "fencedframe"})  # readability drops these first
+IFRAME_TEXT = "VIDEO"  # readability_lxml's sanitize() writes it into each video iframe it keeps
 
 _skip = threading.local()
 counts = {"compared": 0, "skipped": 0}  # this process's pages, for tests and benches
@@ -35,7 +36,8 @@ _readability = trafilatura.external.try_readability
 
 def text_bound(tree: HtmlElement) -> int:
     """An upper bound on the length of any text readability can make of `tree` (trimmed as
-    trafilatura trims it): each text node's words, one space apart, plus one space."""
+    trafilatura trims it): each text node's words, one space apart, plus one space; and the
+    word readability writes into an iframe it keeps (a video's)."""
     n = 0
     for el in tree.iter():
         texts = (el.tail,) if el.tag in DROPPED or not isinstance(el.tag, str) else (
@@ -43,6 +45,8 @@ def text_bound(tree: HtmlElement) -> int:
         for t in texts:
             if t:
                 n += len(" ".join(t.split())) + 1
+        if el.tag == "iframe":
+            n += len(IFRAME_TEXT) + 1
     return n
 
 

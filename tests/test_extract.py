@@ -181,10 +181,12 @@ def test_feeds_parse_in_the_workers_as_they_do_in_process() -> None:
 def test_the_readability_bound_counts_every_text_node_but_scripts_and_styles() -> None:
     tree = lxml.html.fromstring(
         "<html><body><p>one  two\n three</p><script>var x = 1;</script> tail <style>p{}</style>"
-        "<!-- a comment --><div>four<b>five</b> six</div></body></html>")
+        "<!-- a comment --><div>four<b>five</b> six</div>"
+        '<iframe src="https://www.youtube.com/embed/x"></iframe></body></html>')
     # "one two three" 13+1, " tail " 4+1, "four" 4+1, "five" 4+1, " six" 3+1; not the
-    # script's, the style's or the comment's
-    assert readability_gate.text_bound(tree) == 33
+    # script's, the style's or the comment's; "VIDEO" 5+1, which readability writes into a
+    # video's iframe
+    assert readability_gate.text_bound(tree) == 39
 
 
 def test_skipping_readability_where_it_cannot_win_changes_no_text() -> None:
