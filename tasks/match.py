@@ -24,7 +24,7 @@ from tasks.labels import (
 )
 from tasks.models import Match
 from tasks.relevance import Model, concepts
-from tasks.topics import Document, Glance, evaluate, parse_query, stem_language
+from tasks.topics import Document, Glance, evaluate, parse_query
 from warehouse import db
 
 log = logging.getLogger("newswatch.match")
@@ -44,10 +44,9 @@ def percolate(topics: Iterable[TopicSpec], rows: Iterable[dict[str, Any]],
         compiled.append((t, node, models.get(t.name), concepts(node)))
     for row in rows:
         glance = Glance.of(row["title"] or "", row["text"], row.get("language") or "")
-        lang = stem_language(row.get("language") or "")
         doc = None
         for t, node, model, parts in compiled:
-            if not node.may_match(glance, lang):
+            if not node.may_match(glance):
                 continue
             doc = doc or document(row)
             v = evaluate(node, doc)

@@ -188,12 +188,13 @@ class Glance:
 
     words: frozenset[str]
     stems: frozenset[str]
+    stem_lang: str  # the stemmer language they were stemmed in, as a Document's
 
     @classmethod
     def of(cls, title: str, text: str, lang: str = "") -> Glance:
         words = frozenset(tokens(title)).union(tokens(text))
         stem_lang = stem_language(lang)
-        return cls(words, frozenset(stem(w, stem_lang) for w in words))
+        return cls(words, frozenset(stem(w, stem_lang) for w in words), stem_lang)
 
 
 Hit = tuple[str, str]  # (field, what matched as it stands in the article)
@@ -205,9 +206,9 @@ class Node:
         """The hits that satisfy this node, or None when it does not match."""
         raise NotImplementedError
 
-    def may_match(self, glance: Glance, lang: str) -> bool:
+    def may_match(self, glance: Glance) -> bool:
         """False only when `match` is None for the article, in any field: it lacks a word
-        the node needs. `lang`: the article's stemmer language."""
+        the node needs."""
         return True  # NOT, metadata: decided on the Document
 
 
@@ -239,10 +240,10 @@ class Term(Node):
         index = doc.index[fname]
         return [(p, raw[p]) for s in self.stems(doc.stem_lang) for p in index.get(s, ())]
 
-    def may_match(self, glance: Glance, lang: str) -> bool:
+    def may_match(self, glance: Glance) -> bool:
         if self.prefix is not None:
             return any(w.startswith(self.prefix) for w in glance.words)
-        return any(s in glance.stems for s in self.stems(lang))
+        return any(s in glance.stems for s in self.stems(glance.stem_lang))
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         if self.prefix is not None:
@@ -258,8 +259,8 @@ class Phrase(Node):
     words: list[Term]
     slop: int | None = None  # None: in order, adjacent; n: all within a window of n+len words
 
-    def may_match(self, glance: Glance, lang: str) -> bool:
-        return all(w.may_match(glance, lang) for w in self.words)
+    def may_match(self, glance: Glance) -> bool:
+        return all(w.may_match(glance) for w in self.words)
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         hits: Hits = set()
@@ -294,8 +295,8 @@ class Phrase(Node):
 class And(Node):
     parts: list[Node]
 
-    def may_match(self, glance: Glance, lang: str) -> bool:
-        return all(p.may_match(glance, lang) for p in self.parts)
+    def may_match(self, glance: Glance) -> bool:
+        return all(p.may_match(glance) for p in self.parts)
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         hits: Hits = set()
@@ -311,8 +312,8 @@ class And(Node):
 class Or(Node):
     parts: list[Node]
 
-    def may_match(self, glance: Glance, lang: str) -> bool:
-        return any(p.may_match(glance, lang) for p in self.parts)
+    def may_match(self, glance: Glance) -> bool:
+        return any(p.may_match(glance) for p in self.parts)
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         found = [h for p in self.parts if (h := p.match(doc, fields)) is not None]
@@ -332,8 +333,8 @@ class InField(Node):
     fields: tuple[str, ...]
     part: Node
 
-    def may_match(self, glance: Glance, lang: str) -> bool:
-        return self.part.may_match(glance, lang)  # the glance holds every field's words
+    def may_match(self, glance: Glance) -> bool:
+        return self.part.may_match(glance)  # the glance holds every field's words
 
     def match(self, doc: Document, fields: tuple[str, ...]) -> Hits | None:
         return self.part.match(doc, self.fields)

@@ -255,7 +255,7 @@ def test_default_topic_on_real_articles_from_basil() -> None:
 def test_a_query_that_matches_may_match_at_a_glance(query: str) -> None:
     """The glance (distinct words and stems) never rules out a query the article matches."""
     assert matches(query)
-    assert parse_query(query).may_match(Glance.of(DOC.title, DOC.text), "en")
+    assert parse_query(query).may_match(Glance.of(DOC.title, DOC.text))
 
 
 @pytest.mark.parametrize("query", [
@@ -263,7 +263,7 @@ def test_a_query_that_matches_may_match_at_a_glance(query: str) -> None:
     'title:(putin AND biden)'])
 def test_a_glance_rules_out_a_query_that_needs_a_missing_word(query: str) -> None:
     assert not matches(query)
-    assert not parse_query(query).may_match(Glance.of(DOC.title, DOC.text), "en")
+    assert not parse_query(query).may_match(Glance.of(DOC.title, DOC.text))
 
 
 def test_percolation_at_a_glance_matches_what_evaluation_matches() -> None:
