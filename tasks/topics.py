@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ STEMMERS = {"en": "english", "de": "german", "fr": "french", "es": "spanish",
             "it": "italian", "ru": "russian", "pt": "portuguese", "nl": "dutch",
             "sv": "swedish", "da": "danish", "no": "norwegian", "fi": "finnish",
             "pl": "polish", "tr": "turkish"}
-_STEMMER_OBJECTS: dict[str, Any] = {}
+# A Snowball stemmer keeps the word it is working on in the object, so two threads sharing one
+# could stem each other's words: each thread has its own, one per language.
+_stemmers = threading.local()
 
 
 class QueryError(ValueError):
@@ -92,10 +95,22 @@ def stem(word: str, lang: str = "en") -> str:
     """The stem of a folded word in a language; cached, since news vocabulary repeats."""
     if not word.isalpha():
         return word
-    stemmer = _STEMMER_OBJECTS.get(lang)
-    if stemmer is None:
-        stemmer = _STEMMER_OBJECTS[lang] = snowballstemmer.stemmer(STEMMERS.get(lang, "english"))
-    return stemmer.stemWord(word)
+    return _stemmer(lang).stemWord(word)
+
+
+def _stemmer(lang: str) -> Any:
+    """This thread's Snowball stemmer for a language: PyStemmer's (C, ~17x faster, the same
+    stems) where installed, as snowballstemmer picks it, with its own cache off (stem's is
+    the one cache)."""
+    own: dict[str, Any] | None = getattr(_stemmers, "by_lang", None)
+    if own is None:
+        own = _stemmers.by_lang = {}
+    found = own.get(lang)
+    if found is None:
+        found = own[lang] = snowballstemmer.stemmer(STEMMERS.get(lang, "english"))
+        if hasattr(found, "maxCacheSize"):
+            found.maxCacheSize = 0
+    return found
 
 
 def sentences(text: str) -> list[str]:
