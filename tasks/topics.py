@@ -72,6 +72,11 @@ def fold(text: str) -> str:
 # hold 53,654 distinct words, and a cache of 50,000 hits 98.5 % of their tokens, as often as
 # an unbounded one; the old 500,000 let a long-running process hold up to ~100 MB of words.
 WORD_CACHE = 50_000
+# Stems are cheap to redo in C (PyStemmer, ~1 us a word), and the cache is in every process of a
+# run (the run and each extraction worker): 10,000 stems hold ~2 MB where 50,000 held ~9.5, and
+# cost 0.113 ms an article's distinct words against 0.098 (the 3,595 corpus articles; 0.203 with
+# no cache).
+STEM_CACHE = 10_000
 
 
 @lru_cache(maxsize=WORD_CACHE)
@@ -90,7 +95,7 @@ def stem_language(lang: str) -> str:
     return code if code in STEMMERS else "en"
 
 
-@lru_cache(maxsize=WORD_CACHE)
+@lru_cache(maxsize=STEM_CACHE)
 def stem(word: str, lang: str = "en") -> str:
     """The stem of a folded word in a language; cached, since news vocabulary repeats."""
     if not word.isalpha():
