@@ -15,15 +15,25 @@ from tasks.models import Match
 from warehouse import db
 
 ARTIFACT_KEY = "newswatch-ingest"  # one key: the UI shows each run's report as a version
+# Rows a section lists: what a person reads in the UI. A backlog or a first run over a big feed
+# list has tens of thousands (a 2,000-feed warm-up: 59,382 failed fetches, a 4 MB artifact that
+# Prefect's server refused to announce); the section then says how many more and where they are.
+REPORT_ROWS = 100
 
 
 def _cell(v: Any) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def _table(header: list[str], rows: list[list[Any]], source: str | None = None) -> str:
+    """A markdown table; with `source` ("FROM … WHERE …", where all the rows are in the
+    warehouse), of the first REPORT_ROWS rows."""
+    shown = rows if source is None else rows[:REPORT_ROWS]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in shown]
+    if len(shown) < len(rows):
+        lines += ["", f"… and {len(rows) - REPORT_ROWS:,} more; all of them: "
+                      f"`newswatch sql \"SELECT * {source}\"`"]
     return "\n".join(lines)
 
 
@@ -33,24 +43,32 @@ def markdown(run_id: str, counts: dict[str, int], report: dict[str, list[dict]])
     parts = [f"# newswatch ingest run {run_id}", "",
              _table(["count", "value"], [[k.replace("_", " "), v] for k, v in counts.items()]),
              "", f"## New stories ({len(stories)})", ""]
+    articles = f"FROM articles WHERE run_id = '{run_id}'"
     parts.append(_table(["title", "outlet", "outlets so far"],
-                        [[r["title"], r["outlet"], r["outlets"]] for r in stories])
+                        [[r["title"], r["outlet"], r["outlets"]] for r in stories],
+                        f"{articles} AND story_id = article_id")
                  if stories else "none")
     parts += ["", f"## Articles that joined a story ({len(joined)})", ""]
     parts.append(_table(["title", "outlet", "copy", "story outlets"],
                         [[r["title"], r["outlet"], "yes" if r["copy"] else "no", r["outlets"]]
-                         for r in joined]) if joined else "none")
+                         for r in joined], f"{articles} AND story_id <> article_id")
+                 if joined else "none")
     parts += ["", f"## Topic matches ({len(report['matches'])})", ""]
     parts.append(_table(["topic", "title", "outlet", "score", "relevance", "alerted"],
                         [[r["topic"], r["title"], r["outlet"], f"{r['score']:g}",
                           "—" if r["probability"] is None else f"{r['probability']:.2f}",
                           "yes" if r["alerted"] else "no (story already alerted)"
                           if r["relevant"] else "no (the topic's model rejected it)"]
-                         for r in report["matches"]]) if report["matches"] else "none")
+                         for r in report["matches"]],
+                        f"FROM topic_matches WHERE run_id = '{run_id}'")
+                 if report["matches"] else "none")
     parts += ["", f"## Failures ({len(report['failures'])})", ""]
     parts.append(_table(["kind", "url", "status", "reason"],
                         [[r["kind"], r["url"], r["status"], r["reason"]]
-                         for r in report["failures"]]) if report["failures"] else "none")
+                         for r in report["failures"]],
+                        f"FROM fetch_log WHERE run_id = '{run_id}' AND status NOT IN ('ok', "
+                        f"'not_modified')")
+                 if report["failures"] else "none")
     return "\n".join(parts) + "\n"
 
 

@@ -275,6 +275,39 @@ def test_run_publishes_a_markdown_report_and_match_events(site: servers.Server,
     assert sorted(e["payload"]["topic"] for e in found) == [TOPIC] * 3
 
 
+def test_a_long_report_lists_the_first_rows_and_says_where_the_rest_are(
+        site: servers.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A section longer than REPORT_ROWS lists that many rows, then how many more and the
+    `newswatch sql` query that finds all of them: each query, run on the warehouse, returns
+    the whole section."""
+    import re
+
+    from tasks import report
+    from warehouse import db
+
+    cfg = write_config(tmp_path, [*fixture_feeds(site.url),
+                                  *({"name": f"Broken {i}", "url": f"{site.url}/broken{i}.xml"}
+                                    for i in range(3))])
+    for i in range(3):
+        site.routes[f"/broken{i}.xml"] = servers.status(500)
+    s = run(cfg)
+    monkeypatch.setattr(report, "REPORT_ROWS", 2)
+    text = report.markdown(s.run_id, s.counts(), db.run_report(cfg.parent / "nw.duckdb",
+                                                                 s.run_id))
+    rest = re.findall(r"^… and (\d+) more; all of them: `newswatch sql \"(SELECT \* [^\"]+)\"`$",
+                      text, re.M)
+    # 5 new stories, 2 that joined one (all shown), 3 topic matches, 3 failed feeds
+    assert [n for n, _ in rest] == ["3", "1", "1"]
+    assert rest[2][1] == (f"SELECT * FROM fetch_log WHERE run_id = '{s.run_id}' "
+                          "AND status NOT IN ('ok', 'not_modified')")
+    assert [len(q(cfg, sql)) for _, sql in rest] == [5, 3, 3]
+    sections = {part.split("\n", 1)[0]: part for part in text.split("\n## ")}
+    assert [len([ln for ln in sections[k].splitlines() if ln.startswith("| ")]) for k in (
+        "New stories (5)", "Articles that joined a story (2)", "Topic matches (3)",
+        "Failures (3)")] == [3, 3, 3, 3]  # a header and at most two rows each
+    assert f"| articles new | {s.articles_new} |" in text  # the counts are never cut
+
+
 def test_topic_view_and_a_match_the_model_rejects(site: servers.Server, tmp_path: Path) -> None:
     """The topic's view holds its one story; a match its model rejects is stored with its
     probability and raises no alert; a topic removed from the topics file loses its view."""
