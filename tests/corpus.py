@@ -3,6 +3,7 @@ NEWSWATCH_CORPUS and skip, saying so, when it is not there; nothing of it is in 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -24,6 +25,14 @@ def corpus_dir(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is missing from the shared corpus named by {ENV}")
     return path
+
+
+def topic_articles() -> list[dict]:
+    """The corpus's 3,595 real topic articles: the labelled trump-putin set, then the general."""
+    root = corpus_dir("topics")
+    return [json.loads(line)
+            for f in ("trump_putin_dev.jsonl", "general_dev.jsonl")
+            for line in (root / f).read_text(encoding="utf-8").splitlines()]
 
 
 def html_text(html: str) -> str:

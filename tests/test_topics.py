@@ -269,16 +269,12 @@ def test_a_glance_rules_out_a_query_that_needs_a_missing_word(query: str) -> Non
 def test_percolation_at_a_glance_matches_what_evaluation_matches() -> None:
     """Over the corpus's 3,595 real articles: the same matches with the glance as when every
     article is tokenised in full and evaluated."""
-    import json
-
     from newswatch.config import TopicSpec
     from tasks.match import document, percolate
-    from tests.corpus import corpus_dir
+    from tests.corpus import topic_articles
 
-    root = corpus_dir("topics")
     rows = [{"article_id": a["id"], "title": a.get("title") or "", "text": a["text"]}
-            for f in ("trump_putin_dev.jsonl", "general_dev.jsonl")
-            for a in map(json.loads, (root / f).read_text(encoding="utf-8").splitlines())]
+            for a in topic_articles()]
     topics = [TopicSpec(name=f"t{i}", query=q, min_score=0.0) for i, q in enumerate([
         "trump AND putin AND (call OR phone OR summit)", '"white house" AND NOT trump',
         "climat* OR warming", 'title:(ukraine OR russia) AND "peace talks"~5',
@@ -356,16 +352,12 @@ def test_each_thread_has_its_own_stemmer() -> None:
 def test_the_c_stemmer_on_every_word_of_the_real_articles() -> None:
     """Every distinct word of the corpus's 3,595 real articles stems the same in C as in
     snowballstemmer's Python: all of them in English, the first 3,000 in the other languages."""
-    import json
-
     from tasks.topics import STEMMERS, _stemmer, tokens
-    from tests.corpus import corpus_dir
+    from tests.corpus import topic_articles
 
-    root = corpus_dir("topics")
     words: set[str] = set()
-    for f in ("trump_putin_dev.jsonl", "general_dev.jsonl"):
-        for a in map(json.loads, (root / f).read_text(encoding="utf-8").splitlines()):
-            words.update(tokens(f"{a.get('title') or ''} {a['text']}"))
+    for a in topic_articles():
+        words.update(tokens(f"{a.get('title') or ''} {a['text']}"))
     vocab = sorted(w for w in words if w.isalpha())
     assert len(vocab) > 30_000
     for lang, algorithm in STEMMERS.items():
