@@ -1,4 +1,5 @@
-"""The run process's allocator: fewer glibc arenas.
+"""The run process's allocators: fewer glibc arenas; DuckDB's and Arrow's give back what they
+free.
 
 glibc gives each thread that allocates its own arena (up to 8 per core), and memory freed in
 one arena serves only the threads that allocate there. A run's process has many threads (the
@@ -14,6 +15,7 @@ a poll, poll times the same; the scaled day (--articles 60000), the process tree
 from __future__ import annotations
 
 import ctypes
+import os
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
 ARENAS = 2  # see above: fewer arenas, less kept; two so two cores' threads seldom queue
@@ -23,3 +25,24 @@ def cap_malloc_arenas() -> bool:
     """Before the process starts its threads; True where the allocator is glibc's."""
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     return bool(mallopt is not None and mallopt(M_ARENA_MAX, ARENAS))
+
+
+# DuckDB allocates through its own jemalloc, which keeps freed pages for a second (its decay)
+# and gives them back only when DuckDB next allocates or frees: a run's stages each open a
+# writer and close it, so what one stage freed stayed in the process while the next stage's
+# query and the next chunk's pages came in. Arrow's default pool (mimalloc) keeps freed pages
+# too; its system pool allocates from glibc, in the arenas above. Measured side by side,
+# bench/extract_bench.py --run-only --sizes 2000, alternated, two runs each (2026-12-07): the
+# run process peaked 520 and 520 MB against 563 and 562 (the tree 802/803 against 824/830),
+# its CPU 35.0/37.6 s against 34.9/35.2 (within the bench's run-to-run spread); DuckDB alone
+# 540, Arrow alone 548.
+DUCKDB_JEMALLOC = "dirty_decay_ms:0,muzzy_decay_ms:0"
+
+
+def lean_duckdb_and_arrow() -> None:
+    """Before duckdb is first imported: its jemalloc reads DUCKDB_JE_MALLOC_CONF as the module
+    loads, and not after. A setting of the user's own wins."""
+    os.environ.setdefault("DUCKDB_JE_MALLOC_CONF", DUCKDB_JEMALLOC)
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())

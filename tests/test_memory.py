@@ -1,5 +1,6 @@
-"""The run process's allocator cap (newswatch/memory.py), seen in glibc's own account of its
-arenas (malloc_info), in a fresh process: six threads allocating at once."""
+"""The run process's allocators (newswatch/memory.py), each read back in a fresh process: glibc's
+arenas (malloc_info) with six threads allocating at once; DuckDB's jemalloc decay (mallctl) and
+Arrow's default pool after importing our modules."""
 
 from __future__ import annotations
 
@@ -45,3 +46,47 @@ def test_a_run_process_allocates_in_two_arenas_however_many_threads(tmp_path: Pa
     assert arenas(tmp_path, cap=True) == "True 2"
     capped, heaps = arenas(tmp_path, cap=False).split()
     assert capped == "None" and int(heaps) > 2  # glibc's own: an arena a thread (7 here)
+
+
+ALLOCATORS = """
+import ctypes, sys
+sys.path.insert(0, {root!r})
+import {module}
+import _duckdb, pyarrow as pa
+mallctl = getattr(ctypes.CDLL(_duckdb.__file__), "duckdb_je_mallctl", None)
+if mallctl is None:
+    print("no jemalloc")
+    raise SystemExit
+decay = {{}}
+for name in ("opt.dirty_decay_ms", "opt.muzzy_decay_ms"):
+    v, n = ctypes.c_ssize_t(), ctypes.c_size_t(ctypes.sizeof(ctypes.c_ssize_t))
+    assert mallctl(name.encode(), ctypes.byref(v), ctypes.byref(n), None, ctypes.c_size_t(0)) == 0
+    decay[name] = v.value
+print(decay["opt.dirty_decay_ms"], decay["opt.muzzy_decay_ms"],
+      pa.default_memory_pool().backend_name)
+"""
+
+
+def allocators(module: str, **env: str) -> str:
+    import os
+
+    code = ALLOCATORS.format(root=str(ROOT), module=module)
+    run_env = {k: v for k, v in os.environ.items() if k != "DUCKDB_JE_MALLOC_CONF"} | env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=run_env).stdout.strip()
+    if out == "no jemalloc":
+        pytest.skip("this DuckDB build has no jemalloc (its macOS, Windows and musl builds)")
+    return out
+
+
+@pytest.mark.parametrize("module", ["newswatch.cli", "flows.ingest", "warehouse.db"])
+def test_duckdb_and_arrow_give_back_what_they_free_whichever_module_comes_first(
+        module: str) -> None:
+    # DuckDB's own default is a second's decay: what a bare `import duckdb` gets
+    assert allocators("duckdb") == "1000 1000 mimalloc"
+    assert allocators(module) == "0 0 system"
+
+
+def test_a_users_own_jemalloc_setting_wins() -> None:
+    mine = allocators("warehouse.db", DUCKDB_JE_MALLOC_CONF="dirty_decay_ms:250")
+    assert mine == "250 1000 system"  # all of ours is replaced: muzzy is DuckDB's again
