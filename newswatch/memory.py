@@ -27,15 +27,17 @@ def cap_malloc_arenas() -> bool:
     return bool(mallopt is not None and mallopt(M_ARENA_MAX, ARENAS))
 
 
-# DuckDB allocates through its own jemalloc, which keeps freed pages for a second (its decay)
-# and gives them back only when DuckDB next allocates or frees: a run's stages each open a
-# writer and close it, so what one stage freed stayed in the process while the next stage's
-# query and the next chunk's pages came in. Arrow's default pool (mimalloc) keeps freed pages
+# DuckDB allocates through its own jemalloc, which keeps freed pages for up to a second (its
+# decay) before it gives them back; a run's stages free and allocate far faster than that (a
+# chunk's writes, checkpoint and queries in a few seconds, beside the next chunk's pages), so
+# the run process held more than it used. Arrow's default pool (mimalloc) keeps freed pages
 # too; its system pool allocates from glibc, in the arenas above. Measured side by side,
 # bench/extract_bench.py --run-only --sizes 2000, alternated, two runs each (2026-12-07): the
 # run process peaked 520 and 520 MB against 563 and 562 (the tree 802/803 against 824/830),
-# its CPU 35.0/37.6 s against 34.9/35.2 (within the bench's run-to-run spread); DuckDB alone
-# 540, Arrow alone 548.
+# DuckDB alone 540, Arrow alone 548; the scaled day's highest poll 1,000 -> 938 MB. The price
+# is CPU in DuckDB's stages (load, stories): a 10,000-page backlog beside the code before it,
+# 132.8 run-process CPU-seconds against 123.5, 52.9 pages/s against 55.6 (README: memory is
+# the limit a small machine hits; throughput keeps its margin).
 DUCKDB_JEMALLOC = "dirty_decay_ms:0,muzzy_decay_ms:0"
 
 

@@ -4,6 +4,7 @@ Arrow's default pool after importing our modules."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,8 +69,6 @@ print(decay["opt.dirty_decay_ms"], decay["opt.muzzy_decay_ms"],
 
 
 def allocators(module: str, **env: str) -> str:
-    import os
-
     code = ALLOCATORS.format(root=str(ROOT), module=module)
     run_env = {k: v for k, v in os.environ.items() if k != "DUCKDB_JE_MALLOC_CONF"} | env
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
