@@ -30,6 +30,9 @@ site's pages are ready, and made on other machines' cores), so the runner has th
 to itself but for the bench's memory sampler.
 
     NEWSWATCH_CORPUS=../shared/corpus python bench/day_bench.py [--articles 60000]
+
+`--polls 0` runs the warm-up poll alone: a first poll of `--feeds` full feeds, each of their
+entries recorded and its page fetched (a 404), the memory a long new feed list costs.
 """
 
 from __future__ import annotations
@@ -156,7 +159,7 @@ def serve_web(hosts: int, feeds: int, plan: list[list[int]], conn) -> None:  # t
         p = int(msg.split()[1])
         # A real site has its pages ready: they are made before the poll starts, so the
         # runner's two cores are not shared with this process shuffling words meanwhile.
-        new = plan[p] if p < len(plan) else []
+        new = plan[p] if 0 <= p < len(plan) else []  # the warm-up (-1) publishes nothing
         made = {a: page(a) for a in range(next_id, next_id + len(new))}
         ready.update(made)
         kept.append(list(made))
@@ -263,8 +266,11 @@ def main() -> None:
             r = json.loads(line)
             if p < 0:
                 began = time.perf_counter()
+                pk = peak.peak
                 print(f"warm-up poll {r['wall_s']:.1f} s (nothing new; yesterday's "
-                      f"{r['failed']} items recorded)", flush=True)
+                      f"{r['failed']} items recorded); peak RSS {pk['total'] / 1024:.0f} MB "
+                      f"({pk['run'] / 1024:.0f} / {pk['workers'] / 1024:.0f} / "
+                      f"{pk['prefect'] / 1024:.0f}), PSS {pk['pss'] / 1024:.0f} MB", flush=True)
                 continue
             r.update(poll=p, published=published, peak_mb=peak.peak["total"] / 1024,
                      pss_mb=peak.peak["pss"] / 1024,
@@ -285,6 +291,8 @@ def main() -> None:
         child.wait(60)
         web_end.send("stop")
         web.join(10)
+        if not rows:  # --polls 0: the warm-up alone (a first poll of a long feed list)
+            return
         articles = sum(x["new"] for x in rows)
         warehouse = rows[-1]["warehouse"]
         warc = du(work / "archive")

@@ -1,15 +1,17 @@
 """The ingest flow: wiring only. Each stage is one Prefect task over a batch.
 
-finish what a dead run left → due feeds → fetch feeds → parse → keep new entries → then, chunk
-by chunk of `[ingest] chunk_pages` pages: fetch pages and extract them as they arrive → archive
-→ dedup → load → stories → match topics → record alerts → finish the chunk; at the end deliver
-alerts → report (artifact, events).
+finish what a dead run left → due feeds → batch by batch of `[ingest] chunk_feeds` feeds: fetch
+→ parse → keep new entries; the feeds' state → then, chunk by chunk of `[ingest] chunk_pages`
+pending pages: fetch pages and extract them as they arrive → archive → dedup → load → stories →
+match topics → record alerts → finish the chunk; at the end deliver alerts → report (artifact,
+events).
 
 A chunk's work is committed before the next chunk is stored, so memory stays bounded whatever
 the backlog, and a crash loses at most one chunk: its entries are still pending and the next
 run fetches them again, and articles it loaded without their stories, matches or alerts are
 finished first by the next run (warehouse table unfinished_articles). While one chunk is
-stored, the next one is already being fetched and extracted.
+stored, the next one is already being fetched and extracted. Feeds go the same way, and a run
+holds its pending pages' URLs only: each chunk's entries are read when it is fetched.
 """
 
 from __future__ import annotations
@@ -32,12 +34,19 @@ from tasks.alerts import deliver_alerts_task, record_alerts_task
 from tasks.archive import archive_pages_task
 from tasks.dedup import dedup_task
 from tasks.extract import Extractor
-from tasks.feeds import due_feeds_task, parse_feeds_task, record_polls_task
+from tasks.feeds import (
+    due_feeds_task,
+    parse_feeds_task,
+    pending_entries,
+    pending_pages,
+    record_entries_task,
+    record_feed_state_task,
+)
 from tasks.fetch import fetch_and_extract_task, fetch_feeds_task, spread_by_host
 from tasks.http import Fetcher
 from tasks.load import finish_task, load_task, unfinished_task
 from tasks.match import match_topics_task
-from tasks.models import Entry, Extraction, FeedState, Match, PageFetch
+from tasks.models import Entry, Extraction, FeedPoll, FeedState, Match, PageFetch
 from tasks.report import publish_task
 from tasks.shards import Shard, parse_shard
 from tasks.stories import assign_stories_task
@@ -153,40 +162,31 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | 
 async def _feeds_and_pages(cfg: Config, run: RunSummary, feeds: list[FeedState],
                            shard: Shard | None, extractor: Extractor,
                            matches: list[Match]) -> None:
-    """Fetch and parse the due feeds, keep their new entries, then fetch, extract and store
-    the pages chunk by chunk."""
-    with run.stage("fetch-feeds"):
-        fetched = await fetch_feeds_task(cfg, feeds)
-    with run.stage("parse-feeds"):
-        polls = parse_feeds_task(fetched, extractor.feed_pool)
-    run.feeds_polled = len(polls)
-    run.feeds_failed = sum(p.status not in ("ok", "not_modified") for p in polls)
-    progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)
+    """Poll the due feeds and keep their new entries, then fetch, extract and store the pending
+    pages chunk by chunk."""
+    await _poll_feeds(cfg, run, feeds, extractor)
     with run.stage("keep-new-entries"):
-        entries = record_polls_task(cfg, run.run_id, polls, shard)
-    del fetched, polls
-    run.entries_new, run.offline = entries.new, entries.offline
-    if run.offline:
-        progress.warning("every feed failed at the network level: recorded as offline, "
-                         "no feed penalised")
-    to_fetch = spread_by_host(entries.to_fetch)  # a busy host's pages go in every chunk
+        # A busy host's pages go in every chunk.
+        to_fetch = spread_by_host(pending_pages(cfg, shard))
     size = cfg.ingest.chunk_pages
     chunks = [to_fetch[i:i + size] for i in range(0, len(to_fetch), size)]
-    progress.info("%d new entr(ies), %d page(s) to fetch%s", entries.new, len(to_fetch),
+    progress.info("%d new entr(ies), %d page(s) to fetch%s", run.entries_new, len(to_fetch),
                   f" in {len(chunks)} chunks of {size}" if len(chunks) > 1 else "")
     await extractor.ensure(len(to_fetch))
     async with Fetcher(cfg.fetch, cfg.local_roots()) as fetcher:
 
-        async def fetch_extract(chunk: list[Entry]) -> tuple[list[PageFetch], list[Extraction]]:
+        async def fetch_extract(entries: list[Entry]) -> tuple[list[PageFetch], list[Extraction]]:
             with run.stage("fetch-extract"):
-                return await fetch_and_extract_task(cfg, chunk, fetcher, extractor)
+                return await fetch_and_extract_task(cfg, entries, fetcher, extractor)
 
         ahead: asyncio.Task[Any] | None = None
         for n, chunk in enumerate(chunks):
-            pages, extractions = await (ahead or fetch_extract(chunk))
+            pages, extractions = await (ahead or fetch_extract(pending_entries(cfg, chunk)))
             # The next chunk downloads and extracts while this one is stored (in a thread, so
             # the event loop keeps fetching); nothing of it is stored before this one is done.
-            ahead = (asyncio.ensure_future(fetch_extract(chunks[n + 1]))
+            # Its entries are read before the store opens the warehouse: a process has one
+            # connection to it at a time.
+            ahead = (asyncio.ensure_future(fetch_extract(pending_entries(cfg, chunks[n + 1])))
                      if n + 1 < len(chunks) else None)
             try:
                 matches += await asyncio.to_thread(_store_chunk, cfg, run, pages, extractions)
@@ -195,6 +195,51 @@ async def _feeds_and_pages(cfg: Config, run: RunSummary, feeds: list[FeedState],
                     ahead.cancel()
                 raise
             del pages, extractions
+
+
+async def _poll_feeds(cfg: Config, run: RunSummary, feeds: list[FeedState],
+                      extractor: Extractor) -> None:
+    """Fetch, parse and keep the feeds' entries batch by batch (the next batch downloads while
+    one is parsed and stored), then every feed's state at once."""
+    size = cfg.ingest.chunk_feeds
+    order = spread_by_host(feeds, url=lambda f: f.url)
+    batches = [order[i:i + size] for i in range(0, len(order), size)]
+    polled: list[FeedPoll] = []
+    async with Fetcher(cfg.fetch, cfg.local_roots()) as fetcher:
+
+        async def fetch(batch: list[FeedState]) -> list[Any]:
+            with run.stage("fetch-feeds"):
+                return await fetch_feeds_task(cfg, batch, fetcher)
+
+        def keep(fetched: list[Any]) -> tuple[int, list[FeedPoll]]:
+            with run.stage("parse-feeds"):
+                polls = parse_feeds_task(fetched, extractor.feed_pool)
+            fetched.clear()  # the bodies are parsed: let them go before the entries are stored
+            with run.stage("keep-new-entries"):
+                return record_entries_task(cfg, run.run_id, polls)
+
+        ahead: asyncio.Task[Any] | None = None
+        for n, batch in enumerate(batches):
+            fetched = await (ahead or fetch(batch))
+            ahead = (asyncio.ensure_future(fetch(batches[n + 1]))
+                     if n + 1 < len(batches) else None)
+            try:
+                new, done = await asyncio.to_thread(keep, fetched)
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                raise
+            run.entries_new += new
+            polled += done
+            del fetched
+    run.feeds_polled = len(polled)
+    run.feeds_failed = sum(p.status not in ("ok", "not_modified") for p in polled)
+    progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)
+    with run.stage("keep-new-entries"):
+        run.offline = record_feed_state_task(cfg, polled)
+    if run.offline:
+        progress.warning("every feed failed at the network level: recorded as offline, "
+                         "no feed penalised")
 
 
 def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],

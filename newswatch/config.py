@@ -105,6 +105,10 @@ class IngestConfig:
         200, "pages held at once (~80 KB each, with their texts and fingerprints: ~40 MB); a "
         "run stores them chunk by chunk, so memory does not grow with a backlog and a crash "
         "loses at most one chunk, which the next run redoes", 10, 100_000)
+    chunk_feeds: int = _n(
+        500, "feeds polled at once (~50 KB a body, ~30 entries: ~50 MB with their entries "
+        "parsed); a run polls its feeds batch by batch, so a long feed list is not held whole",
+        10, 100_000)
     shards: int = _n(
         1, "one machine, one ingest over every feed; N splits the feeds by host over N "
         "parallel ingests (`newswatch serve`), for a DuckLake warehouse with many writers",

@@ -1,9 +1,12 @@
 """Stages 1 and 4: which feeds are due, and keeping the new entries of the feeds we polled.
 
-The feeds table follows the config on every run. After a poll, each feed's outcome goes to
-fetch_log, its validators, health and next due time to feeds, and its entries to entries, in one
-transaction. Entries already known are not fetched again; entries whose page fetch failed for a
-passing reason stay pending and are retried by later runs.
+The feeds table follows the config on every run. A run polls its feeds in batches ([ingest]
+chunk_feeds): each batch's outcomes go to fetch_log and its entries to entries in one
+transaction; once every batch is in, the feeds' validators, health and next due times go to
+feeds in another (whether the run was offline depends on every poll). Entries already known are
+not fetched again; entries whose page fetch failed for a passing reason stay pending and are
+retried by later runs. A run holds its pending entries' URLs only, and reads each chunk's
+entries when it fetches their pages.
 
 Scheduling, after Media Cloud's rss-fetcher: a feed is due again after its interval (the run
 period, or longer when the feed's ttl / sy:updatePeriod / Cache-Control asks, up to
@@ -15,8 +18,9 @@ network level, the fault is ours: the run is recorded offline and no feed's heal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,34 +103,46 @@ def next_state(cfg: Config, p: FeedPoll, offline: bool) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class NewEntries:
-    new: int  # entries seen for the first time in this run
-    to_fetch: tuple[Entry, ...]  # new entries plus earlier ones still pending
-    offline: bool = False  # every feed failed at the network level: nobody was penalised
-
-
-def record_polls(cfg: Config, run_id: str, polls: list[FeedPoll],
-                 shard: Shard | None = None) -> NewEntries:
-    """Store the polls; the entries to fetch are this shard's pending ones (an entry belongs
-    to the shard of the feed that first listed it), so a page is fetched by one worker."""
+def record_entries(cfg: Config, run_id: str, polls: list[FeedPoll]) -> tuple[int, list[FeedPoll]]:
+    """Store a batch of polls' fetch log and entries, in one transaction. Returns how many
+    entries are new and the polls without their entries: what the feeds' state is decided
+    from once every batch is in (`record_feed_state`)."""
     now = datetime.now(UTC)
-    offline = is_offline(cfg, polls)
-    fetch_log, state, entries = [], [], []
+    fetch_log, entries = [], []
     for p in polls:
-        f = p.fetch
-        fetch_log.append(f.log_row(run_id, "feed", p.feed.url, p.status, p.reason))
-        state.append(next_state(cfg, p, offline))
+        fetch_log.append(p.fetch.log_row(run_id, "feed", p.feed.url, p.status, p.reason))
         entries += [{
             "entry_url": e.entry_url, "feed_url": e.feed_url, "guid": e.guid, "title": e.title,
             "summary": e.summary, "published_at": e.published_at, "first_seen_at": now,
             "content": e.content, "author": e.author,
         } for e in p.entries]
-    new, pending = db.record_polls(cfg.warehouse_path, fetch_log, state, entries)
-    to_fetch = tuple(Entry(**r) for r in pending
-                     if r["attempts"] < cfg.fetch.max_page_attempts
-                     and (shard is None or shard.holds(r["feed_url"])))
-    return NewEntries(new=len(new), to_fetch=to_fetch, offline=offline)
+    new = db.record_entries(cfg.warehouse_path, fetch_log, entries)
+    return len(new), [replace(p, entries=()) for p in polls]
+
+
+def record_feed_state(cfg: Config, polls: list[FeedPoll]) -> bool:
+    """Every polled feed's validators, health and next due time, in one transaction, once all
+    the run's polls are known: whether the run was offline depends on all of them. Returns
+    whether it was. A run that dies before this loses nothing: the feeds keep their old state
+    and are polled again, and entries already stored are not new then."""
+    offline = is_offline(cfg, polls)
+    db.record_feed_state(cfg.warehouse_path, [next_state(cfg, p, offline) for p in polls])
+    return offline
+
+
+def pending_pages(cfg: Config, shard: Shard | None = None) -> tuple[str, ...]:
+    """The URLs of the entries whose page is still to fetch, the oldest first: this shard's
+    (an entry belongs to the shard of the feed that first listed it), so a page is fetched by
+    one worker. Only the URLs: a backlog's entries are read chunk by chunk (`pending_entries`)."""
+    return tuple(url for url, feed_url in
+                 db.pending_keys(cfg.warehouse_path, cfg.fetch.max_page_attempts)
+                 if shard is None or shard.holds(feed_url))
+
+
+def pending_entries(cfg: Config, urls: Sequence[str]) -> list[Entry]:
+    """The pending entries with these URLs, whole, in the URLs' order."""
+    rows = {r["entry_url"]: r for r in db.pending_entries(cfg.warehouse_path, urls)}
+    return [Entry(**rows[u]) for u in urls if u in rows]
 
 
 @stage("due-feeds")
@@ -142,6 +158,11 @@ def parse_feeds_task(fetched: list[tuple[FeedState, FetchResult]],
 
 
 @stage("keep-new-entries")
-def record_polls_task(cfg: Config, run_id: str, polls: list[FeedPoll],
-                      shard: Shard | None = None) -> NewEntries:
-    return record_polls(cfg, run_id, polls, shard)
+def record_entries_task(cfg: Config, run_id: str,
+                        polls: list[FeedPoll]) -> tuple[int, list[FeedPoll]]:
+    return record_entries(cfg, run_id, polls)
+
+
+@stage("feed-state")
+def record_feed_state_task(cfg: Config, polls: list[FeedPoll]) -> bool:
+    return record_feed_state(cfg, polls)

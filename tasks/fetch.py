@@ -5,7 +5,9 @@ A chunk's pages go to extraction one by one as they arrive, so extraction overla
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from newswatch.config import Config
@@ -17,10 +19,15 @@ from tasks.http import Fetcher
 from tasks.models import Entry, Extraction, FeedState, FetchResult, PageFetch
 
 Fetched = tuple[FeedState, FetchResult]
+T = TypeVar("T")
 
 
-async def fetch_feeds(cfg: Config, feeds: list[FeedState]) -> list[Fetched]:
-    async with Fetcher(cfg.fetch, cfg.local_roots()) as f:
+async def fetch_feeds(cfg: Config, feeds: list[FeedState],
+                      fetcher: Fetcher | None = None) -> list[Fetched]:
+    """Each feed's body (conditionally, when its validators are due), through `fetcher` when
+    given: a run polling batch after batch keeps one, and with it each host's politeness."""
+    async with contextlib.AsyncExitStack() as stack:
+        f = fetcher or await stack.enter_async_context(Fetcher(cfg.fetch, cfg.local_roots()))
         results = await asyncio.gather(*(
             f.get(feed.url, max_bytes=cfg.fetch.max_feed_bytes,
                   **({"etag": feed.etag, "last_modified": feed.last_modified}
@@ -41,25 +48,26 @@ async def fetch_pages(cfg: Config, entries: list[Entry]) -> list[PageFetch]:
     return [fetched[e.entry_url] if e.entry_url in fetched else not_fetched(e) for e in entries]
 
 
-def spread_by_host(entries: Sequence[Entry]) -> list[Entry]:
-    """The entries in the order a run fetches them: each host's pages spread evenly through
-    the list, each host's in their own order (the oldest first).
+def spread_by_host(items: Sequence[T], url: Callable[[T], str] = str) -> list[T]:
+    """The items (page or feed URLs, or what `url` finds one in) in the order a run fetches
+    them: each host's spread evenly through the list, each host's in their own order (the
+    oldest first).
 
     A run fetches chunk after chunk, and politeness lets a host serve only so fast (4 pages a
     second by default). In URL order a busy host's pages fall in one chunk, which then waits
     on that host while the cores idle; spread, each chunk carries a share of every busy host,
     and the waits overlap the other hosts' downloads and extractions."""
     hosts: dict[str, list[int]] = {}
-    for i, e in enumerate(entries):
+    for i, item in enumerate(items):
         try:
-            host = (urlsplit(e.entry_url).hostname or "").lower()
+            host = (urlsplit(url(item)).hostname or "").lower()
         except ValueError:  # a malformed URL: its fetch fails, anywhere in the list
             host = ""
         hosts.setdefault(host, []).append(i)
-    # Page k of a host's n goes at fraction (k + 1/2) / n of the list; ties keep their order.
+    # Item k of a host's n goes at fraction (k + 1/2) / n of the list; ties keep their order.
     place = sorted(((k + 0.5) / len(idx), i) for idx in hosts.values()
                    for k, i in enumerate(idx))
-    return [entries[i] for _, i in place]
+    return [items[i] for _, i in place]
 
 
 async def fetch_and_extract(cfg: Config, entries: list[Entry], fetcher: Fetcher,
@@ -79,8 +87,9 @@ async def fetch_and_extract(cfg: Config, entries: list[Entry], fetcher: Fetcher,
 
 
 @stage("fetch-feeds")
-async def fetch_feeds_task(cfg: Config, feeds: list[FeedState]) -> list[Fetched]:
-    return await fetch_feeds(cfg, feeds)
+async def fetch_feeds_task(cfg: Config, feeds: list[FeedState],
+                           fetcher: Fetcher | None = None) -> list[Fetched]:
+    return await fetch_feeds(cfg, feeds, fetcher)
 
 
 @stage("fetch-extract")

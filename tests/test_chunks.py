@@ -21,7 +21,7 @@ from flows.ingest import ingest
 from newswatch.config import load_config
 from tasks.dedup import dedup
 from tasks.extract import extract_pages
-from tasks.feeds import due_feeds, record_polls
+from tasks.feeds import due_feeds, pending_entries, pending_pages, record_entries, record_feed_state
 from tasks.fetch import fetch_feeds, fetch_pages
 from tasks.load import load
 from tasks.parse import parse_feeds
@@ -144,8 +144,9 @@ def test_articles_a_dead_run_loaded_are_finished_by_the_next(site, tmp_path: Pat
 
         db.start_run(cfg.warehouse_path, "deadrun00000", datetime.now(UTC))
         polls = parse_feeds(asyncio.run(fetch_feeds(cfg, due_feeds(cfg, datetime.now(UTC)))))
-        entries = record_polls(cfg, "deadrun00000", polls)
-        pages = asyncio.run(fetch_pages(cfg, list(entries.to_fetch)))
+        record_entries(cfg, "deadrun00000", polls)
+        record_feed_state(cfg, polls)
+        pages = asyncio.run(fetch_pages(cfg, pending_entries(cfg, pending_pages(cfg))))
         extractions = extract_pages(cfg, pages)
         assert len(load(cfg, "deadrun00000", pages, extractions, dedup(cfg, extractions))) == 7
     assert q(cfg_path, "SELECT count(*), count(story_id) FROM articles") == [(7, 0)]
@@ -162,3 +163,53 @@ def test_articles_a_dead_run_loaded_are_finished_by_the_next(site, tmp_path: Pat
     with duckdb.connect(str(cfg.warehouse_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM alerts").fetchall() == [(1,)]
         assert con.execute("SELECT count(*) FROM topic_matches").fetchall() == [(3,)]
+
+
+def test_a_run_killed_between_two_batches_of_feeds_is_completed_by_the_next(
+        tmp_path: Path) -> None:
+    """Feeds are polled batch by batch ([ingest] chunk_feeds): a run killed while its second
+    batch downloads has stored the first batch's entries and log, and no feed's state (that
+    waits for every batch). The next run polls every feed again and fetches each page once."""
+    from prefect.settings import PREFECT_API_URL
+
+    with news_web(hosts=1) as web:
+        host = web.hosts[0]
+        # One host: spread by host, the feeds keep their URL order, f00-f09 | f10-f19 | f20-f24.
+        feeds = [{"name": f"f{i:02}", "url": web.add_feed(host, f"f{i:02}", 1,
+                                                          "gated" if i >= 10 else "honest")}
+                 for i in range(25)]
+        cfg = write_config(tmp_path, feeds, TOPIC, extra="[ingest]\nchunk_feeds = 10\n")
+        cfg.write_text(cfg.read_text().replace("read_timeout_s = 2.0", "read_timeout_s = 60.0")
+                       .replace("total_timeout_s = 5.0", "total_timeout_s = 90.0"))
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "newswatch.cli", "--config", str(cfg), "run", "--all-feeds"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            stored: list[tuple] = []
+            while time.monotonic() < deadline and proc.poll() is None:
+                with contextlib.suppress(duckdb.CatalogException):
+                    if (cfg.parent / "nw.duckdb").exists():
+                        stored = q(cfg, "SELECT count(*) FROM entries")
+                if stored == [(10,)] and web.hits(path="/f10/feed.xml"):
+                    break  # batch 1 is stored, batch 2 is being fetched
+                time.sleep(0.2)
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert q(cfg, "SELECT state, count(*) FROM entries GROUP BY ALL") == [("pending", 10)]
+        assert q(cfg, "SELECT count(*) FROM fetch_log WHERE kind = 'feed'") == [(10,)]
+        assert q(cfg, "SELECT count(*), count(last_fetched_at) FROM feeds") == [(25, 0)]
+
+        web.gate.set()
+        again = asyncio.run(ingest(str(cfg), all_feeds=True))
+    assert (again.feeds_polled, again.entries_new, again.pages_fetched, again.articles_new) == (
+        25, 15, 25, 25)
+    assert q(cfg, "SELECT last_status, count(*) FROM feeds GROUP BY ALL") == [("ok", 25)]
+    assert q(cfg, "SELECT state, count(*) FROM entries GROUP BY ALL") == [("done", 25)]
+    pages = [h.path for h in web.log if "/story-" in h.path]
+    assert sorted(pages) == sorted(set(pages)) and len(pages) == 25

@@ -18,7 +18,7 @@ from newswatch.config import FetchConfig, load_config
 from tasks.feeds import next_state
 from tasks.fetch import spread_by_host
 from tasks.http import Fetcher
-from tasks.models import Entry, FeedPoll, FeedState, FetchResult
+from tasks.models import FeedPoll, FeedState, FetchResult
 from tasks.parse import parse_bytes, parse_feed
 from tests.conftest import write_config
 from tests.simulator import NewsWeb, article_html, news_web, rss
@@ -59,8 +59,7 @@ def test_a_busy_hosts_pages_are_spread_through_the_run() -> None:
     wait on a's politeness; spread, each chunk of three holds two of a's, in their order."""
     urls = [f"http://a.example/{i}" for i in range(6)] + [
         "http://b.example/0", "http://B.example:8080/1", "http://c.example/0", "http://[::1/x"]
-    entries = [Entry(u, "feed", None, None, None, None, "") for u in urls]
-    order = [e.entry_url.removeprefix("http://") for e in spread_by_host(entries)]
+    order = [u.removeprefix("http://") for u in spread_by_host(urls)]
     assert order == ["a.example/0", "a.example/1", "b.example/0", "a.example/2", "c.example/0",
                      "[::1/x", "a.example/3", "a.example/4", "B.example:8080/1", "a.example/5"]
 
@@ -359,6 +358,23 @@ def test_when_every_feed_fails_at_the_network_level_the_run_is_offline(tmp_path:
     assert q(cfg, "SELECT offline FROM runs") == [(True,)]
     assert q(cfg, "SELECT last_reason, failure_weight, error_count FROM feeds ORDER BY 1") == [
         ("connect_error", 0.0, 0), ("connect_error", 0.0, 0)]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_offline_is_decided_over_every_batch_of_feeds(tmp_path: Path) -> None:
+    """Feeds are polled in batches of [ingest] chunk_feeds, and whether the run was offline is
+    decided over all of them. Spread by host, the 12 feeds go a0-a5, b, a6-a8 | a9, a10: the
+    second batch, on one host only, would not be offline alone, and its feeds would be
+    penalised."""
+    feeds = [{"name": f"a{i}", "url": f"http://127.0.0.20:9/feed-{i:02}.xml"} for i in range(11)]
+    feeds.append({"name": "b", "url": "http://127.0.0.21:9/feed.xml"})
+    cfg = write_config(tmp_path, feeds, "", extra="[ingest]\nchunk_feeds = 10\n")
+    s = run(cfg)
+    assert (s.offline, s.feeds_polled, s.feeds_failed) == (True, 12, 12)
+    assert q(cfg, "SELECT count(*) FROM fetch_log WHERE kind = 'feed'") == [(12,)]
+    assert q(cfg, "SELECT last_reason, max(failure_weight), max(error_count), count(*) "
+                  "FROM feeds GROUP BY 1") == [("connect_error", 0.0, 0, 12)]
 
 
 @pytest.mark.slow

@@ -140,9 +140,8 @@ def test_same_key_twice_in_one_batch_keeps_one_entry(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     e = {"entry_url": "http://a/1", "feed_url": "f", "guid": None, "title": "t",
          "summary": None, "published_at": None, "first_seen_at": now}
-    new, pending = db.record_polls(path, [], [], [e, {**e, "title": "t2"}])
-    assert new == {"http://a/1"}
-    assert len(pending) == 1
+    assert db.record_entries(path, [], [e, {**e, "title": "t2"}]) == {"http://a/1"}
+    assert db.pending_keys(path, 3) == [("http://a/1", "f")]
 
 
 def test_appends_to_a_keyed_table_fill_row_groups_of_4096_rows(tmp_path: Path) -> None:

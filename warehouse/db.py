@@ -490,16 +490,34 @@ def sync_and_select_due(path: Path, feeds: Sequence[dict[str, Any]], now: dateti
         return _fetch(con, "due_feeds", {"now": now, "all_feeds": all_feeds})
 
 
-def record_polls(path: Path, fetch_log: Sequence[dict[str, Any]],
-                 feed_state: Sequence[dict[str, Any]], entries: Sequence[dict[str, Any]]
-                 ) -> tuple[set[str], list[dict[str, Any]]]:
-    """Store the feed polls and their entries; return (new entry URLs, all pending entries)."""
+def record_entries(path: Path, fetch_log: Sequence[dict[str, Any]],
+                   entries: Sequence[dict[str, Any]]) -> set[str]:
+    """Store a batch of feed polls' fetch log and entries; return the new entries' URLs."""
     with transaction(path) as con:
         run_batch(con, "insert_fetch_log", to_arrow(fetch_log, FETCH_LOG_SCHEMA))
-        run_batch(con, "update_feed_state", to_arrow(feed_state, FEED_STATE_SCHEMA))
         new = run_batch(con, "insert_entries", to_arrow(entries, ENTRY_SCHEMA))
-        pending = _fetch(con, "pending_entries")
-    return {r[0] for r in new}, pending
+    return {r[0] for r in new}
+
+
+def record_feed_state(path: Path, feed_state: Sequence[dict[str, Any]]) -> None:
+    with transaction(path) as con:
+        run_batch(con, "update_feed_state", to_arrow(feed_state, FEED_STATE_SCHEMA))
+
+
+def pending_keys(path: Path, max_attempts: int) -> list[tuple[str, str]]:
+    """(entry URL, feed URL) of the entries still waiting for their page, the oldest first."""
+    with connect(path) as con:
+        return con.execute(_sql_for(con, "pending_keys"),
+                           {"max_attempts": max_attempts}).fetchall()
+
+
+URL_SCHEMA = pa.schema([("entry_url", S)])
+
+
+def pending_entries(path: Path, urls: Sequence[str]) -> list[dict[str, Any]]:
+    """The pending entries with these URLs, whole (in no particular order)."""
+    return _fetch_batch(path, "pending_entries",
+                        pa.table({"entry_url": pa.array(urls, S)}, schema=URL_SCHEMA))
 
 
 def known_articles(path: Path, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
