@@ -271,6 +271,9 @@ def main() -> None:
                       f"{r['failed']} items recorded); peak RSS {pk['total'] / 1024:.0f} MB "
                       f"({pk['run'] / 1024:.0f} / {pk['workers'] / 1024:.0f} / "
                       f"{pk['prefect'] / 1024:.0f}), PSS {pk['pss'] / 1024:.0f} MB", flush=True)
+                if args.stages:
+                    top = sorted(r["stages"].items(), key=lambda kv: -kv[1])[:12]
+                    print("      " + ", ".join(f"{k} {v:.1f}" for k, v in top), flush=True)
                 continue
             r.update(poll=p, published=published, peak_mb=peak.peak["total"] / 1024,
                      pss_mb=peak.peak["pss"] / 1024,

@@ -37,7 +37,7 @@ from tasks.extract import Extractor
 from tasks.feeds import (
     due_feeds_task,
     parse_feeds_task,
-    pending_entries,
+    pending_chunks,
     pending_pages,
     record_entries_task,
     record_feed_state_task,
@@ -179,14 +179,15 @@ async def _feeds_and_pages(cfg: Config, run: RunSummary, feeds: list[FeedState],
             with run.stage("fetch-extract"):
                 return await fetch_and_extract_task(cfg, entries, fetcher, extractor)
 
+        # Entries are read as chunks are taken, before a chunk's store opens the warehouse: a
+        # process has one connection to it at a time.
+        entries = pending_chunks(cfg, chunks)
         ahead: asyncio.Task[Any] | None = None
-        for n, chunk in enumerate(chunks):
-            pages, extractions = await (ahead or fetch_extract(pending_entries(cfg, chunk)))
+        for n in range(len(chunks)):
+            pages, extractions = await (ahead or fetch_extract(next(entries)))
             # The next chunk downloads and extracts while this one is stored (in a thread, so
             # the event loop keeps fetching); nothing of it is stored before this one is done.
-            # Its entries are read before the store opens the warehouse: a process has one
-            # connection to it at a time.
-            ahead = (asyncio.ensure_future(fetch_extract(pending_entries(cfg, chunks[n + 1])))
+            ahead = (asyncio.ensure_future(fetch_extract(next(entries)))
                      if n + 1 < len(chunks) else None)
             try:
                 matches += await asyncio.to_thread(_store_chunk, cfg, run, pages, extractions)

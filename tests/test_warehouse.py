@@ -144,6 +144,31 @@ def test_same_key_twice_in_one_batch_keeps_one_entry(tmp_path: Path) -> None:
     assert db.pending_keys(path, 3) == [("http://a/1", "f")]
 
 
+def test_a_runs_chunks_read_their_pending_entries_a_few_chunks_at_a_time(
+        tmp_path: Path) -> None:
+    """A run holds its pending pages' URLs and reads their entries as it takes each chunk,
+    `per_read` chunks' worth at once: in the chunks' order, and an entry no longer pending
+    when its window is read is left out."""
+    from newswatch.config import load_config
+    from tasks.feeds import pending_chunks, pending_pages
+    from tests.conftest import write_config
+
+    cfg = load_config(write_config(tmp_path, [], ""))
+    db.migrate(cfg.warehouse_path)
+    now = datetime.now(UTC)
+    db.record_entries(cfg.warehouse_path, [], [
+        {"entry_url": f"http://h{i % 2}/{i}", "feed_url": "f", "guid": None, "title": f"t{i}",
+         "summary": None, "published_at": None, "first_seen_at": now} for i in range(5)])
+    urls = pending_pages(cfg)
+    assert urls == ("http://h0/0", "http://h0/2", "http://h0/4", "http://h1/1", "http://h1/3")
+    chunks = [urls[0:2], urls[2:3], urls[3:5]]
+    got = pending_chunks(cfg, chunks, per_read=2)
+    assert [e.title for e in next(got)] == ["t0", "t2"]
+    with db.connect(cfg.warehouse_path) as con:  # between windows: h1/3's page is fetched
+        con.execute("UPDATE entries SET state = 'done' WHERE entry_url = 'http://h1/3'")
+    assert [[e.title for e in c] for c in got] == [["t4"], ["t1"]]
+
+
 def test_appends_to_a_keyed_table_fill_row_groups_of_4096_rows(tmp_path: Path) -> None:
     """DuckDB appends to a keyed table in its last row group and rewrites that row group whole
     at each checkpoint (each writer's close). At its default size (122,880 rows) every chunk's
