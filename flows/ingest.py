@@ -20,11 +20,11 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import flow
 from prefect.context import SyncClientContext
@@ -57,6 +57,8 @@ from warehouse import db
 FEEDS_PER_PAGE = 6
 
 progress = logging.getLogger("newswatch.progress")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -182,20 +184,34 @@ async def _feeds_and_pages(cfg: Config, run: RunSummary, feeds: list[FeedState],
         # Entries are read as chunks are taken, before a chunk's store opens the warehouse: a
         # process has one connection to it at a time.
         entries = pending_chunks(cfg, chunks)
-        ahead: asyncio.Task[Any] | None = None
-        for n in range(len(chunks)):
-            pages, extractions = await (ahead or fetch_extract(next(entries)))
-            # The next chunk downloads and extracts while this one is stored (in a thread, so
-            # the event loop keeps fetching); nothing of it is stored before this one is done.
-            ahead = (asyncio.ensure_future(fetch_extract(next(entries)))
-                     if n + 1 < len(chunks) else None)
-            try:
-                matches += await asyncio.to_thread(_store_chunk, cfg, run, pages, extractions)
-            except BaseException:
-                if ahead is not None:
-                    ahead.cancel()
-                raise
-            del pages, extractions
+        for found in await _one_ahead(len(chunks), lambda: fetch_extract(next(entries)),
+                                      lambda got: _store_chunk(cfg, run, *got)):
+            matches += found
+
+
+async def _one_ahead(steps: int, take: Callable[[], Awaitable[T]],
+                     store: Callable[[T], R]) -> list[R]:
+    """`steps` steps, each taken (`take()`: its synchronous part runs at the call) and then
+    stored in a thread, while the event loop takes the next one; nothing of a step is stored
+    before the one before it is done, and a store that fails cancels the step taken ahead.
+    Returns what each store returned."""
+    stored: list[R] = []
+    ahead: asyncio.Future[T] | None = None
+    for n in range(steps):
+        got = await (ahead or take())
+        ahead = asyncio.ensure_future(take()) if n + 1 < steps else None
+        storing = asyncio.ensure_future(asyncio.to_thread(store, got))
+        try:
+            stored.append(await asyncio.shield(storing))
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+            # Cancelled (Ctrl-C, Prefect), the store's thread still runs: its transaction ends
+            # before the run goes on to record its end through another connection.
+            await asyncio.wait({storing})
+            raise
+        del got  # let a stored step's data go while the next one arrives
+    return stored
 
 
 async def _poll_feeds(cfg: Config, run: RunSummary, feeds: list[FeedState],
@@ -212,27 +228,18 @@ async def _poll_feeds(cfg: Config, run: RunSummary, feeds: list[FeedState],
             with run.stage("fetch-feeds"):
                 return await fetch_feeds_task(cfg, batch, fetcher)
 
-        def keep(fetched: list[Any]) -> tuple[int, list[FeedPoll]]:
+        def keep(fetched: list[Any]) -> list[FeedPoll]:
             with run.stage("parse-feeds"):
                 polls = parse_feeds_task(fetched, extractor.feed_pool)
             fetched.clear()  # the bodies are parsed: let them go before the entries are stored
             with run.stage("keep-new-entries"):
-                return record_entries_task(cfg, run.run_id, polls)
+                new, done = record_entries_task(cfg, run.run_id, polls)
+            run.entries_new += new  # counted as stored: a run failing later reports them
+            return done
 
-        ahead: asyncio.Task[Any] | None = None
-        for n, batch in enumerate(batches):
-            fetched = await (ahead or fetch(batch))
-            ahead = (asyncio.ensure_future(fetch(batches[n + 1]))
-                     if n + 1 < len(batches) else None)
-            try:
-                new, done = await asyncio.to_thread(keep, fetched)
-            except BaseException:
-                if ahead is not None:
-                    ahead.cancel()
-                raise
-            run.entries_new += new
+        todo = iter(batches)
+        for done in await _one_ahead(len(batches), lambda: fetch(next(todo)), keep):
             polled += done
-            del fetched
     run.feeds_polled = len(polled)
     run.feeds_failed = sum(p.status not in ("ok", "not_modified") for p in polled)
     progress.info("polled %d feed(s), %d failed", run.feeds_polled, run.feeds_failed)

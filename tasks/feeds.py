@@ -105,8 +105,8 @@ def next_state(cfg: Config, p: FeedPoll, offline: bool) -> dict[str, Any]:
 
 def record_entries(cfg: Config, run_id: str, polls: list[FeedPoll]) -> tuple[int, list[FeedPoll]]:
     """Store a batch of polls' fetch log and entries, in one transaction. Returns how many
-    entries are new and the polls without their entries: what the feeds' state is decided
-    from once every batch is in (`record_feed_state`)."""
+    entries are new and the polls without their entries and bodies: what the feeds' state is
+    decided from once every batch is in (`record_feed_state`)."""
     now = datetime.now(UTC)
     fetch_log, entries = [], []
     for p in polls:
@@ -117,7 +117,7 @@ def record_entries(cfg: Config, run_id: str, polls: list[FeedPoll]) -> tuple[int
             "content": e.content, "author": e.author,
         } for e in p.entries]
     new = db.record_entries(cfg.warehouse_path, fetch_log, entries)
-    return len(new), [replace(p, entries=()) for p in polls]
+    return len(new), [replace(p, entries=(), fetch=p.fetch.without_body()) for p in polls]
 
 
 def record_feed_state(cfg: Config, polls: list[FeedPoll]) -> bool:
@@ -133,7 +133,8 @@ def record_feed_state(cfg: Config, polls: list[FeedPoll]) -> bool:
 def pending_pages(cfg: Config, shard: Shard | None = None) -> tuple[str, ...]:
     """The URLs of the entries whose page is still to fetch, the oldest first: this shard's
     (an entry belongs to the shard of the feed that first listed it), so a page is fetched by
-    one worker. Only the URLs: a backlog's entries are read chunk by chunk (`pending_entries`)."""
+    one worker. Only the URLs: a backlog's entries are read as its chunks are taken
+    (`pending_chunks`)."""
     return tuple(url for url, feed_url in
                  db.pending_keys(cfg.warehouse_path, cfg.fetch.max_page_attempts)
                  if shard is None or shard.holds(feed_url))

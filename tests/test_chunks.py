@@ -213,3 +213,31 @@ def test_a_run_killed_between_two_batches_of_feeds_is_completed_by_the_next(
     assert q(cfg, "SELECT state, count(*) FROM entries GROUP BY ALL") == [("done", 25)]
     pages = [h.path for h in web.log if "/story-" in h.path]
     assert sorted(pages) == sorted(set(pages)) and len(pages) == 25
+
+
+def test_a_cancelled_run_waits_for_the_store_under_way() -> None:
+    """Cancelled (Ctrl-C, Prefect) while a chunk is stored in its thread, the run goes on only
+    once that store is over: the run then records its end through a connection of its own, and
+    a process can have one open to the warehouse at a time."""
+    from flows.ingest import _one_ahead
+
+    done: list[str] = []
+
+    def store(step: int) -> int:
+        time.sleep(0.5)
+        done.append(f"stored {step}")
+        return step
+
+    async def take() -> int:
+        return 1
+
+    async def cancel_while_storing() -> None:
+        steps = asyncio.ensure_future(_one_ahead(2, take, store))
+        await asyncio.sleep(0.1)
+        steps.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await steps
+        done.append("cancelled")
+
+    asyncio.run(cancel_while_storing())
+    assert done == ["stored 1", "cancelled"]
