@@ -237,8 +237,8 @@ async def _poll_feeds(cfg: Config, run: RunSummary, feeds: list[FeedState],
             run.entries_new += new  # counted as stored: a run failing later reports them
             return done
 
-        todo = iter(batches)
-        for done in await _one_ahead(len(batches), lambda: fetch(next(todo)), keep):
+        queue = iter(batches)
+        for done in await _one_ahead(len(batches), lambda: fetch(next(queue)), keep):
             polled += done
     run.feeds_polled = len(polled)
     run.feeds_failed = sum(p.status not in ("ok", "not_modified") for p in polled)

@@ -59,9 +59,19 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def test_a_run_killed_between_two_chunks_is_completed_by_the_next(tmp_path: Path) -> None:
+def start_run(cfg: Path) -> subprocess.Popen[str]:
+    """A real `newswatch run` process, patient with the gated requests it will wait on."""
     from prefect.settings import PREFECT_API_URL
 
+    cfg.write_text(cfg.read_text().replace("read_timeout_s = 2.0", "read_timeout_s = 60.0")
+                   .replace("total_timeout_s = 5.0", "total_timeout_s = 90.0"))
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    return subprocess.Popen(
+        [sys.executable, "-m", "newswatch.cli", "--config", str(cfg), "run", "--all-feeds"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_run_killed_between_two_chunks_is_completed_by_the_next(tmp_path: Path) -> None:
     with news_web(hosts=1) as web:
         host = web.hosts[0]
         feed = web.add_feed(host, "wire", 25)  # 25 pages: chunks of 10, 10 and 5
@@ -70,12 +80,7 @@ def test_a_run_killed_between_two_chunks_is_completed_by_the_next(tmp_path: Path
             web.pages[(host, path)].behaviour = "gated"
         cfg = write_config(tmp_path, [{"name": "wire", "url": feed}], TOPIC,
                            extra="[ingest]\nchunk_pages = 10\n")
-        cfg.write_text(cfg.read_text().replace("read_timeout_s = 2.0", "read_timeout_s = 60.0")
-                       .replace("total_timeout_s = 5.0", "total_timeout_s = 90.0"))
-        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "newswatch.cli", "--config", str(cfg), "run", "--all-feeds"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = start_run(cfg)
         try:
             deadline = time.monotonic() + 120
             done: list[tuple] = []
@@ -170,8 +175,6 @@ def test_a_run_killed_between_two_batches_of_feeds_is_completed_by_the_next(
     """Feeds are polled batch by batch ([ingest] chunk_feeds): a run killed while its second
     batch downloads has stored the first batch's entries and log, and no feed's state (that
     waits for every batch). The next run polls every feed again and fetches each page once."""
-    from prefect.settings import PREFECT_API_URL
-
     with news_web(hosts=1) as web:
         host = web.hosts[0]
         # One host: spread by host, the feeds keep their URL order, f00-f09 | f10-f19 | f20-f24.
@@ -179,12 +182,7 @@ def test_a_run_killed_between_two_batches_of_feeds_is_completed_by_the_next(
                                                           "gated" if i >= 10 else "honest")}
                  for i in range(25)]
         cfg = write_config(tmp_path, feeds, TOPIC, extra="[ingest]\nchunk_feeds = 10\n")
-        cfg.write_text(cfg.read_text().replace("read_timeout_s = 2.0", "read_timeout_s = 60.0")
-                       .replace("total_timeout_s = 5.0", "total_timeout_s = 90.0"))
-        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "newswatch.cli", "--config", str(cfg), "run", "--all-feeds"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = start_run(cfg)
         try:
             deadline = time.monotonic() + 120
             stored: list[tuple] = []
