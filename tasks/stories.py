@@ -15,6 +15,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,11 @@ CANDIDATE_FLOOR = 0.05  # cosines below this cannot decide anything; the join dr
 # it. Past 16 that share as many bands, they are copies of one another, already in one story;
 # unbounded, a story's hundreds of copies (texts included) were read for each new copy.
 COPY_CANDIDATES = 16
+# (new, stored) article pairs one similar-articles query may aggregate, at most. DuckDB's
+# aggregate over the pairs does not spill: 8 million ran out of SIMILAR_MEMORY_LIMIT (96 MB), as
+# a day_bench chunk of 200 did against 43,500 stored articles that all share some term with it.
+# A quarter of that leaves a wide margin; the join's cost is in its pairs, not in the queries
+PAIRS_PER_QUERY = 2_000_000
 
 
 def vector(counts: Counter[str], df: dict[str, int], docs: int, top: int) -> dict[str, float]:
@@ -82,6 +89,27 @@ def _batch_cosines(vectors: list[dict[str, float]],
     return dots
 
 
+def query_parts(term_rows: list[dict[str, Any]], df: dict[str, int], docs: int,
+                cap: int = PAIRS_PER_QUERY) -> list[list[dict[str, Any]]]:
+    """The batch's term rows (each article's together) split into parts whose pairs cannot pass
+    `cap`: an article pairs with at most the stored articles holding one of its terms, which
+    are at most the sum of its terms' stored document frequencies `df`, and at most `docs`."""
+    parts: list[list[dict[str, Any]]] = []
+    part: list[dict[str, Any]] = []
+    load = 0
+    for _, group in groupby(term_rows, key=itemgetter("article_id")):
+        rows = list(group)
+        bound = min(docs, sum(df.get(r["term"], 0) for r in rows))
+        if part and load + bound > cap:
+            parts.append(part)
+            part, load = [], 0
+        part += rows
+        load += bound
+    if part:
+        parts.append(part)
+    return parts
+
+
 @dataclass(frozen=True)
 class Placement:
     article_id: str
@@ -107,10 +135,10 @@ def assign_stories(cfg: Config, article_ids: list[str],
              for r in rows}
     fps = {aid: f.fingerprint for aid, f in feats.items()}
     counts = {aid: f.terms for aid, f in feats.items()}
-    df, docs = db.term_stats(path, sorted({t for c in counts.values() for t in c}))
+    stored_df, stored_docs = db.term_stats(path, sorted({t for c in counts.values() for t in c}))
     batch_df = Counter(t for c in counts.values() for t in c)
-    df = {t: df.get(t, 0) + batch_df[t] for t in batch_df}
-    docs += len(rows)
+    df = {t: stored_df.get(t, 0) + batch_df[t] for t in batch_df}
+    docs = stored_docs + len(rows)
     vecs = {aid: vector(c, df, docs, s.top_terms) for aid, c in counts.items()}
 
     # What is stored: LSH neighbours (with their text, to confirm) and similar articles.
@@ -126,7 +154,8 @@ def assign_stories(cfg: Config, article_ids: list[str],
     term_rows = [{"article_id": aid, "term": t, "weight": w, "anchor": anchors[aid]}
                  for aid, v in vecs.items() for t, w in v.items()]
     similar: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    for c in db.similar_articles(path, term_rows, s.window_days, CANDIDATE_FLOOR):
+    parts = query_parts(term_rows, stored_df, stored_docs)
+    for c in db.similar_articles(path, parts, s.window_days, CANDIDATE_FLOOR):
         similar[c["new_id"]].append((c["old_id"], c["cosine"], c["story_id"]))
 
     # Within the batch, oldest first. LSH candidates through an index of buckets; cosines of

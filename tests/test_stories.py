@@ -175,9 +175,66 @@ def test_best_stored_match_within_the_joins_memory_cap(tmp_path: Path) -> None:
     copies = {f"new{i:04d}": f"old{i * 5:04d}" for i in range(400)}
     batch = [{"article_id": n, "term": t, "weight": w, "anchor": at}
              for n, o in copies.items() for t in stored[o]]
-    got = db.similar_articles(path, batch, 3, 0.05)
+    got = db.similar_articles(path, [batch], 3, 0.05)
     assert sorted((r["new_id"], r["old_id"], r["story_id"], r["cosine"]) for r in got) == [
         (n, o, f"story-{o}", 1.0) for n, o in sorted(copies.items())]
+
+
+def test_query_parts_bound_each_querys_pairs() -> None:
+    """An article pairs with at most the stored articles holding one of its terms (the sum of
+    their document frequencies, at most every stored article): parts hold whole articles, in
+    order, and one whose bound alone passes the cap goes alone."""
+    from tasks.stories import query_parts
+
+    rows = [{"article_id": a, "term": t} for a, ts in
+            [("a", ["x", "y"]), ("b", ["x"]), ("c", ["z", "new"]), ("d", ["y"]), ("e", ["x"])]
+            for t in ts]
+    df = {"x": 4, "y": 3, "z": 50}
+    parts = query_parts(rows, df, docs=20, cap=10)
+    assert [[(r["article_id"], r["term"]) for r in p] for p in parts] == [
+        [("a", "x"), ("a", "y")],  # 7
+        [("b", "x")],  # 4, then c's 20 (not 50: 20 stored) would pass 10
+        [("c", "z"), ("c", "new")],
+        [("d", "y"), ("e", "x")],  # 3 + 4
+    ]
+    assert query_parts([], df, 20) == []
+
+
+def test_a_poll_whose_pairs_pass_one_querys_memory_is_placed_in_parts(tmp_path: Path) -> None:
+    """1,000 new articles against 12,000 stored, all sharing one term: 12 million pairs, more
+    than one query's aggregate holds within SIMILAR_MEMORY_LIMIT (as one query it ran out of
+    memory, as the day bench's placement did at 43,500 stored articles). In parts of at most
+    PAIRS_PER_QUERY pairs, each new article finds its own stored copy (cosine 1)."""
+    from datetime import UTC, datetime
+
+    from tasks.stories import PAIRS_PER_QUERY, query_parts
+    from warehouse import db
+
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    at = datetime(2025, 2, 9, 12, tzinfo=UTC)
+    stored = 12_000
+    with duckdb.connect(str(path)) as con:
+        ids = "SELECT 'stored-' || lpad(i::varchar, 6, '0') AS id, i FROM range($n) t(i)"
+        con.execute(f"""INSERT INTO articles (article_id, url, canonical_url, text, outlet,
+                          feed_url, content_hash, extraction_method, first_seen_at, run_id,
+                          story_id)
+                        SELECT id, id, id, 'text', 'outlet', 'feed', id, 'trafilatura', $at,
+                               'run', 'story-' || id FROM ({ids})""", {"at": at, "n": stored})
+        con.execute(f"""INSERT INTO article_terms
+                        SELECT id, CASE WHEN k = 0 THEN 'common' ELSE 'own' || i || '-' || k END,
+                               0.5, $at
+                        FROM ({ids}), range(4) u(k)""", {"at": at, "n": stored})
+    batch = [{"article_id": f"new-{j:04d}", "term": t, "weight": 0.5, "anchor": at}
+             for j in range(1000) for t in ["common", *(f"own{j * 7}-{k}" for k in (1, 2, 3))]]
+    df = {"common": stored} | {f"own{i}-{k}": 1 for i in range(stored) for k in (1, 2, 3)}
+    parts = query_parts(batch, df, stored)
+    per_part = PAIRS_PER_QUERY // stored  # 166 articles, their 4 terms each
+    assert [len(p) for p in parts] == [per_part * 4] * 6 + [(1000 - 6 * per_part) * 4]
+    got = db.similar_articles(path, parts, 3, 0.05)
+    assert sorted((r["new_id"], r["old_id"], r["story_id"], r["cosine"]) for r in got) == [
+        (f"new-{j:04d}", f"stored-{j * 7:06d}", f"story-stored-{j * 7:06d}", 1.0)
+        for j in range(1000)]
 
 
 def test_copy_candidates_are_the_stored_articles_sharing_the_most_bands(tmp_path: Path) -> None:

@@ -388,18 +388,31 @@ def _fetch_batch(path: Path, name: str, table: pa.Table,
                  memory_limit: str | None = None) -> list[dict[str, Any]]:
     """Run a query over `table` as `batch`; with `memory_limit`, DuckDB spills past it for this
     query alone (a lake's writers share one DuckDB instance, so its limit is given back)."""
-    if table.num_rows == 0:
+    return _fetch_batches(path, name, [table], params, memory_limit)
+
+
+def _fetch_batches(path: Path, name: str, tables: Sequence[pa.Table],
+                   params: dict[str, Any] | None = None,
+                   memory_limit: str | None = None) -> list[dict[str, Any]]:
+    """_fetch_batch once per table, on one connection; the rows of all, in order."""
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
         return []
+    out: list[dict[str, Any]] = []
     with connect(path) as con:
-        con.register("batch", table)
-        if memory_limit is None:
-            return _fetch(con, name, params)
-        was = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        was = None
+        if memory_limit is not None:
+            was = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            con.execute(f"SET memory_limit = '{memory_limit}'")
         try:
-            return _fetch(con, name, params)
+            for table in tables:
+                con.register("batch", table)
+                out += _fetch(con, name, params)
+                con.unregister("batch")
         finally:
-            con.execute(f"SET memory_limit = '{was}'")
+            if was is not None:
+                con.execute(f"SET memory_limit = '{was}'")
+    return out
 
 
 TS = pa.timestamp("us", tz="UTC")
@@ -812,14 +825,19 @@ def term_stats(path: Path, terms: Sequence[str]) -> tuple[dict[str, int], int]:
 
 # Story placement's cosine join aggregates every (new, stored) pair of articles that share a
 # term, so its working memory grows with the articles in the story window (measured: the run's
-# peak RSS grew ~15 MB a poll of 430 articles). Past this DuckDB spills it to disk instead.
+# peak RSS grew ~15 MB a poll of 430 articles). Past this DuckDB spills what it can to disk;
+# its aggregate over many pairs cannot (8 million ran out of it), so callers bound the pairs of
+# each query (tasks/stories.py: PAIRS_PER_QUERY).
 SIMILAR_MEMORY_LIMIT = "96MB"
 
 
-def similar_articles(path: Path, terms: Sequence[dict[str, Any]], window_days: int,
+def similar_articles(path: Path, parts: Sequence[Sequence[dict[str, Any]]], window_days: int,
                      floor: float) -> list[dict[str, Any]]:
-    return _fetch_batch(path, "similar_articles", to_arrow(terms, TERM_QUERY_SCHEMA),
-                        {"window_days": window_days, "floor": floor}, SIMILAR_MEMORY_LIMIT)
+    """Each new article's most similar stored article within the window (cosine >= floor); the
+    term rows come in parts, each part holding whole articles and queried on its own."""
+    return _fetch_batches(path, "similar_articles",
+                          [to_arrow(p, TERM_QUERY_SCHEMA) for p in parts],
+                          {"window_days": window_days, "floor": floor}, SIMILAR_MEMORY_LIMIT)
 
 
 def save_stories(path: Path, placements: Sequence[dict[str, Any]],
