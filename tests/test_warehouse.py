@@ -255,3 +255,23 @@ def test_the_duckdb_cli_the_readme_names_opens_the_warehouse(tmp_path: Path) -> 
                          capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stderr) == (0, "")
     assert out.stdout == "run_id,status\nr1,ok\nn\n9\n"
+
+
+def test_a_writer_spills_beside_the_warehouse_not_where_it_was_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer's connection is in-memory with the file attached, whose default spill folder is
+    ./.tmp of the working directory; a sort past its memory spills to <warehouse>.tmp instead,
+    and closing the connection removes it."""
+    started = tmp_path / "started-here"
+    started.mkdir()
+    monkeypatch.chdir(started)
+    path = tmp_path / "w.duckdb"
+    with db.connect(path) as con:
+        con.execute("SET memory_limit = '64MB'")
+        con.execute("CREATE TEMP TABLE t AS SELECT md5(i::VARCHAR) AS s FROM range(3000000) r(i)")
+        assert con.execute("SELECT count(*) FROM (SELECT s FROM t ORDER BY s OFFSET 5)"
+                           ).fetchone() == (2999995,)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "started-here", "w.duckdb", "w.duckdb.tmp"]
+    assert list(started.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["started-here", "w.duckdb"]

@@ -109,8 +109,11 @@ def _open(path: Path, read_only: bool, config: dict[str, Any] | None) -> Any:
             return duckdb.connect(str(path), read_only=True, config=config or {})
     # The row group size is an ATTACH option: attach the file under its own name (as
     # duckdb.connect(path) would name it) to an in-memory connection and use it.
+    # An in-memory connection would spill to ./.tmp of wherever newswatch was started; a file
+    # database's own place is beside it (DuckDB removes it on close).
     con = duckdb.connect(config={"memory_limit": WRITER_MEMORY_LIMIT,
                                  "dynamic_or_filter_threshold": JOIN_FILTER_KEYS,
+                                 "temp_directory": f"{path}.tmp",
                                  **(config or {})})
     name = path.stem if path.stem.lower() not in _RESERVED else "warehouse"
     try:
