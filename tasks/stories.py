@@ -37,7 +37,7 @@ COPY_CANDIDATES = 16
 # (new, stored) article pairs one similar-articles query may aggregate, at most. DuckDB's
 # aggregate over the pairs does not spill: 8 million ran out of SIMILAR_MEMORY_LIMIT (96 MB), as
 # a day_bench chunk of 200 did against 43,500 stored articles that all share some term with it.
-# A quarter of that leaves a wide margin; the join's cost is in its pairs, not in the queries
+# A quarter of that leaves a wide margin; the join's cost is in its pairs, not in the queries.
 PAIRS_PER_QUERY = 2_000_000
 
 
