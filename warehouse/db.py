@@ -397,7 +397,8 @@ def _fetch_batch(path: Path, name: str, table: pa.Table,
 def _fetch_batches(path: Path, name: str, tables: Sequence[pa.Table],
                    params: dict[str, Any] | None = None,
                    memory_limit: str | None = None) -> list[dict[str, Any]]:
-    """_fetch_batch once per table, on one connection; the rows of all, in order."""
+    """The query run over each table in turn as `batch`, on one connection (under one
+    `memory_limit`); the rows of all, in the tables' order."""
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return []
