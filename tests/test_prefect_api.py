@@ -76,3 +76,58 @@ def test_a_configured_server_is_used_as_it_is() -> None:
     with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}), \
             prefect_api() as api:
         assert api == PrefectApi("http://127.0.0.1:4200/api", temporary=False)
+
+
+EXITS = """
+import time
+from prefect import flow
+from flows.prefect_api import prefect_api
+from tasks import stage
+
+@stage("noop")
+def noop(x: int) -> int:
+    return x
+
+@flow(name="exits")
+def three() -> list[int]:
+    return [noop(i) for i in range(3)]
+
+with prefect_api():
+    three()
+print(time.time(), flush=True)  # the script's last line: from here the process only exits
+"""
+
+READS = """
+import json
+from prefect import get_client
+from flows.prefect_api import prefect_api
+
+with prefect_api(), get_client(sync_client=True) as client:
+    print(json.dumps({"flows": [r.state_type.value for r in client.read_flow_runs()],
+                      "tasks": sorted(r.state_type.value for r in client.read_task_runs())}))
+"""
+
+
+def test_a_run_exits_at_once_with_its_runs_recorded(tmp_path: Path) -> None:
+    """Stopped by a plain `atexit` function, the server could not stop (its task worker spun
+    on the interpreter's closed thread pools) and the process spent STOP_WAIT_S (5 s) at a
+    full core before it exited. Now it stops before the pools close, after Prefect's own
+    services have sent it the run's last states: the next process reads them all."""
+    import time
+
+    import flows.prefect_api as pa
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_LOGGING_LEVEL="WARNING",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    ran = subprocess.run([sys.executable, "-c", EXITS], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=240)
+    exiting = time.time() - float(ran.stdout.split()[-1])
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr == ""
+    assert exiting < pa.STOP_WAIT_S - 2.0, f"{exiting:.1f} s from the last line to the exit"
+    read = subprocess.run([sys.executable, "-c", READS], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout.strip().splitlines()[-1]) == {
+        "flows": ["COMPLETED"], "tasks": ["COMPLETED", "COMPLETED", "COMPLETED"]}
