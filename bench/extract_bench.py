@@ -296,7 +296,7 @@ class PeakRSS:
     def describe(self) -> str:
         p = self.peak
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(self.cpu_by_role().items()))
-        return (f"peak RSS {p['total'] / 1024:.0f} MB (run {p['run'] / 1024:.0f}, workers "
+        return (f"peak RSS {p['total'] / 1024:.0f} MiB (run {p['run'] / 1024:.0f}, workers "
                 f"{p['workers'] / 1024:.0f}, Prefect {p['prefect'] / 1024:.0f}; PSS "
                 f"{p['pss'] / 1024:.0f}); CPU s: {cpu}")
 
@@ -381,7 +381,7 @@ def main() -> None:
         whole = n / summary["body_seconds"]
         rows.append(f"{n:>6} {bare:>7.1f} {alone:>8.1f} {alone / bare:>6.2f} {fx:>9.1f} "
                     f"{fx / bare:>6.2f} {whole:>6.1f} {whole / bare:>6.2f} "
-                    f"{summary['prefect_startup_s']:>9.1f} {peak.peak['total'] / 1024:>7.0f} MB")
+                    f"{summary['prefect_startup_s']:>9.1f} {peak.peak['total'] / 1024:>6.0f} MiB")
         print(f"  {n} pages: {summary['articles_new']} new articles in {summary['chunks']} "
               f"chunk(s); {peak.describe()}; stages: "
               + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
