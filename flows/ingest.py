@@ -2,7 +2,7 @@
 
 finish what a dead run left → due feeds → batch by batch of `[ingest] chunk_feeds` feeds: fetch
 → parse → keep new entries; the feeds' state → then, chunk by chunk of `[ingest] chunk_pages`
-pending pages: fetch pages and extract them as they arrive → archive → dedup → load → stories →
+pending pages: fetch pages, extracting and archiving them as they arrive → dedup → load → stories →
 match topics → record alerts → finish the chunk; at the end deliver alerts → report (artifact,
 events).
 
@@ -31,7 +31,7 @@ from prefect.context import SyncClientContext
 
 from newswatch.config import Config, load_config
 from tasks.alerts import deliver_alerts_task, record_alerts_task
-from tasks.archive import archive_pages_task
+from tasks.archive import Archive, Stored
 from tasks.dedup import dedup_task
 from tasks.extract import Extractor
 from tasks.feeds import (
@@ -176,17 +176,20 @@ async def _feeds_and_pages(cfg: Config, run: RunSummary, feeds: list[FeedState],
                   f" in {len(chunks)} chunks of {size}" if len(chunks) > 1 else "")
     await extractor.ensure(len(to_fetch))
     async with Fetcher(cfg.fetch, cfg.local_roots()) as fetcher:
+        archive = Archive(cfg, run.run_id)
 
-        async def fetch_extract(entries: list[Entry]) -> tuple[list[PageFetch], list[Extraction]]:
+        async def fetch_extract(entries: list[Entry]
+                                ) -> tuple[list[PageFetch], list[Extraction], dict[str, Stored]]:
             with run.stage("fetch-extract"):
-                return await fetch_and_extract_task(cfg, entries, fetcher, extractor)
+                return await fetch_and_extract_task(cfg, entries, fetcher, extractor, archive)
 
         # Entries are read as chunks are taken, before a chunk's store opens the warehouse: a
         # process has one connection to it at a time.
         entries = pending_chunks(cfg, chunks)
-        for found in await _one_ahead(len(chunks), lambda: fetch_extract(next(entries)),
-                                      lambda got: _store_chunk(cfg, run, *got)):
-            matches += found
+        with archive:
+            for found in await _one_ahead(len(chunks), lambda: fetch_extract(next(entries)),
+                                          lambda got: _store_chunk(cfg, run, *got)):
+                matches += found
 
 
 async def _one_ahead(steps: int, take: Callable[[], Awaitable[T]],
@@ -251,15 +254,10 @@ async def _poll_feeds(cfg: Config, run: RunSummary, feeds: list[FeedState],
 
 
 def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
-                 extractions: list[Extraction]) -> list[Match]:
-    """Store one chunk: archive, dedup, load, stories, topics, alerts, then mark it finished.
-    Returns the chunk's new matches."""
+                 extractions: list[Extraction], archived: dict[str, Stored]) -> list[Match]:
+    """Store one chunk (its pages already archived, their bodies let go): dedup, load,
+    stories, topics, alerts, then mark it finished. Returns the chunk's new matches."""
     run.chunks += 1
-    with run.stage("archive"):
-        archived = archive_pages_task(cfg, run.run_id, pages)
-    # Archived and extracted, the bodies are done with (the fetch log keeps their sizes): let
-    # them go before the load's peak, while the next chunk's bodies arrive.
-    pages[:] = [p.without_body() for p in pages]
     fetched = sum(p.fetch.ok for p in pages)
     run.pages_fetched += fetched
     run.pages_failed += len(pages) - fetched
@@ -277,7 +275,7 @@ def _store_chunk(cfg: Config, run: RunSummary, pages: list[PageFetch],
 
 
 def _store_extractions(cfg: Config, run: RunSummary, pages: list[PageFetch],
-                       extractions: list[Extraction], archived: Any
+                       extractions: list[Extraction], archived: dict[str, Stored]
                        ) -> tuple[list[str], list[str]]:
     """Dedup, load and place a chunk's articles; returns the new and the touched ids."""
     fetched = sum(p.fetch.ok for p in pages)

@@ -10,8 +10,10 @@ states the stored length instead.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,6 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newswatch.config import Config
-from tasks import stage
 from tasks.models import PageFetch
 
 DROPPED = {"content-encoding", "transfer-encoding", "content-length"}
@@ -42,36 +43,70 @@ class Stored:
     offset: int
 
 
+class Archive:
+    """A run's WARC file, written page by page as the pages arrive: a page's body is let go
+    once it is archived and extracted, instead of being held until its chunk is stored (a
+    chunk of 200 real pages is ~40 MB of bodies, and the next chunk's arrive meanwhile).
+
+    The records are written in one thread, in turn (one writer, one buffer: `write` is not for
+    two threads at once), so offsets follow one another and the
+    gzip of a page (~2 ms) runs beside the event loop's downloads; each is appended and the
+    file closed before its place is returned, so a place the warehouse stores is on disk
+    (as far as the OS is concerned) before the load that stores it."""
+
+    def __init__(self, cfg: Config, run_id: str) -> None:
+        self.root = cfg.archive_dir
+        self.run_id = run_id
+        self._buf = io.BytesIO()
+        self._writer = WARCWriter(self._buf, gzip=False)  # each record its own member below
+        self._thread: ThreadPoolExecutor | None = None
+
+    def write(self, page: PageFetch, now: datetime | None = None) -> Stored | None:
+        """Append the page's response record; where it is (None: nothing to archive)."""
+        r = page.fetch
+        if not (r.ok and r.http_status):
+            return None
+        rel = f"{(now or datetime.now(UTC)).date().isoformat()}/{self.run_id}.warc.gz"
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        headers = [(k, v) for k, v in r.headers.items() if k not in DROPPED]
+        headers.append(("content-length", str(len(r.body))))
+        http = StatusAndHeaders(f"{r.http_status} -", headers, protocol="HTTP/1.1")
+        record = self._writer.create_warc_record(
+            r.final_url or r.url, "response", payload=io.BytesIO(r.body), http_headers=http,
+            warc_headers_dict={"WARC-Date": r.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        self._buf.seek(0)
+        self._buf.truncate()
+        self._writer.write_record(record)
+        member = _gzip_member(self._buf.getvalue())
+        with path.open("ab") as f:
+            offset = f.tell()
+            f.write(member)
+        return Stored(rel, offset)
+
+    async def store(self, page: PageFetch) -> Stored | None:
+        """`write` in the archive's thread."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="archive")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self.write, page)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def archive_pages(cfg: Config, run_id: str, pages: list[PageFetch],
                   now: datetime | None = None) -> dict[str, Stored]:
-    """Write the fetched pages' responses; return entry URL → where its record is."""
-    ok = [p for p in pages if p.fetch.ok and p.fetch.http_status]
-    if not ok:
-        return {}
-    day = (now or datetime.now(UTC)).date().isoformat()
-    rel = f"{day}/{run_id}.warc.gz"
-    path = cfg.archive_dir / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out: dict[str, Stored] = {}
-    buf = io.BytesIO()
-    writer = WARCWriter(buf, gzip=False)  # each record becomes its own gzip member below
-    with path.open("ab") as f:
-        for p in ok:
-            r = p.fetch
-            headers = [(k, v) for k, v in r.headers.items() if k not in DROPPED]
-            headers.append(("content-length", str(len(r.body))))
-            http = StatusAndHeaders(f"{r.http_status} -", headers, protocol="HTTP/1.1")
-            offset = f.tell()
-            record = writer.create_warc_record(
-                r.final_url or r.url, "response", payload=io.BytesIO(r.body),
-                http_headers=http,
-                warc_headers_dict={"WARC-Date": r.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
-            buf.seek(0)
-            buf.truncate()
-            writer.write_record(record)
-            f.write(_gzip_member(buf.getvalue()))
-            out[p.entry.entry_url] = Stored(rel, offset)
-    return out
+    """Write the fetched pages' responses at once; return entry URL → where its record is."""
+    archive = Archive(cfg, run_id)
+    return {p.entry.entry_url: s for p in pages if (s := archive.write(p, now)) is not None}
 
 
 @dataclass(frozen=True)
@@ -95,8 +130,3 @@ def read_record(root: Path, file: str, offset: int) -> Record | None:
                               rec.http_headers.get_header("content-type"))
             break
     return None
-
-
-@stage("archive")
-def archive_pages_task(cfg: Config, run_id: str, pages: list[PageFetch]) -> dict[str, Stored]:
-    return archive_pages(cfg, run_id, pages)

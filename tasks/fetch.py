@@ -1,6 +1,7 @@
 """Stages 2 and 5: fetch the due feeds, and the pages of new entries, concurrently through the
 one HTTP seam. A failed fetch is a result like any other; nothing here raises for bad input.
-A chunk's pages go to extraction one by one as they arrive, so extraction overlaps fetching."""
+A chunk's pages go to extraction and to the archive one by one as they arrive, so extraction
+overlaps fetching and a page's body is let go as soon as both are done with it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 from newswatch.config import Config
 from tasks import stage
+from tasks.archive import Archive, Stored
 from tasks.extract import Extractor
 from tasks.feed_content import extract_feed_content, from_feed, not_fetched
 from tasks.feeds import sends_validators
@@ -71,19 +73,26 @@ def spread_by_host(items: Sequence[T], url: Callable[[T], str] = str) -> list[T]
 
 
 async def fetch_and_extract(cfg: Config, entries: list[Entry], fetcher: Fetcher,
-                            extractor: Extractor) -> tuple[list[PageFetch], list[Extraction]]:
-    """Fetch a chunk's pages; each page that arrives goes to extraction at once. Returns every
-    page and the extractions of the fetched ones, both in the entries' order."""
+                            extractor: Extractor, archive: Archive
+                            ) -> tuple[list[PageFetch], list[Extraction], dict[str, Stored]]:
+    """Fetch a chunk's pages; each page that arrives is extracted and archived at once, and
+    then let go of its body. Returns every page (without its body) and the extractions of the
+    fetched ones, both in the entries' order, and where each archived page's record is (by
+    entry URL)."""
 
-    async def one(e: Entry) -> tuple[PageFetch, Extraction | None]:
+    async def one(e: Entry) -> tuple[PageFetch, Extraction | None, Stored | None]:
         if from_feed(e):  # an item that carries its own article: its shared page is not fetched
             page = not_fetched(e)
-            return page, extract_feed_content(cfg, page)
+            return page, extract_feed_content(cfg, page), None
         page = PageFetch(e, await fetcher.get(e.entry_url, max_bytes=cfg.fetch.max_page_bytes))
-        return page, (await extractor.extract(page) if page.fetch.ok else None)
+        if not page.fetch.ok:
+            return page, None, None
+        extraction, stored = await asyncio.gather(extractor.extract(page), archive.store(page))
+        return page.without_body(), extraction, stored
 
     done = await asyncio.gather(*(one(e) for e in entries))
-    return [p for p, _ in done], [x for _, x in done if x is not None]
+    return ([p for p, _, _ in done], [x for _, x, _ in done if x is not None],
+            {p.entry.entry_url: s for p, _, s in done if s is not None})
 
 
 @stage("fetch-feeds")
@@ -94,5 +103,6 @@ async def fetch_feeds_task(cfg: Config, feeds: list[FeedState],
 
 @stage("fetch-extract")
 async def fetch_and_extract_task(cfg: Config, entries: list[Entry], fetcher: Fetcher,
-                                 extractor: Extractor) -> tuple[list[PageFetch], list[Extraction]]:
-    return await fetch_and_extract(cfg, entries, fetcher, extractor)
+                                 extractor: Extractor, archive: Archive
+                                 ) -> tuple[list[PageFetch], list[Extraction], dict[str, Stored]]:
+    return await fetch_and_extract(cfg, entries, fetcher, extractor, archive)

@@ -18,7 +18,7 @@ from newswatch.config import FetchConfig, load_config
 from tasks.feeds import next_state
 from tasks.fetch import spread_by_host
 from tasks.http import Fetcher
-from tasks.models import FeedPoll, FeedState, FetchResult
+from tasks.models import Entry, FeedPoll, FeedState, FetchResult
 from tasks.parse import parse_bytes, parse_feed
 from tests.conftest import write_config
 from tests.simulator import NewsWeb, article_html, news_web, rss
@@ -413,3 +413,40 @@ def test_pages_are_archived_as_warc_and_reextracted_without_fetching(tmp_path: P
         assert q(cfg, "SELECT count(*) FROM extract_log WHERE run_id LIKE 'reextract-%'") == [
             (4,)]
         assert len(web.log) == requests
+
+
+def test_a_chunks_pages_are_archived_as_they_arrive_and_let_go_of_their_bodies(
+        tmp_path: Path) -> None:
+    """A page is extracted and archived as it arrives, and comes back without its body (the
+    run no longer holds a chunk's bodies until the chunk is stored); its record reads back
+    as the page, each in turn in the run's file. A page that failed is not archived."""
+    from tasks.archive import Archive, read_record
+    from tasks.extract import Extractor
+    from tasks.fetch import fetch_and_extract
+
+    with news_web(hosts=1) as web:
+        host = web.hosts[0]
+        urls = [web.put(host, f"/p/{k}.html", article_html(f"page {k}", k)) for k in range(6)]
+        urls.append(web.url(host, "/p/gone.html"))
+        cfg = load_config(write_config(tmp_path, []))
+        entries = [Entry(u, "f", None, None, None, datetime.now(UTC), "o") for u in urls]
+
+        async def chunk() -> tuple:
+            async with Fetcher(cfg.fetch) as fetcher:
+                with Extractor(cfg, len(entries)) as ex, Archive(cfg, "run000000001") as arch:
+                    return await fetch_and_extract(cfg, entries, fetcher, ex, arch)
+
+        pages, extractions, archived = asyncio.run(chunk())
+        served = {u: web.pages[(host, u.split(str(web.ports[host]))[1])].body for u in urls[:6]}
+    assert [p.entry.entry_url for p in pages] == urls
+    assert [(p.fetch.status, p.fetch.body, p.fetch.size) for p in pages] == [
+        ("ok", b"", len(served[u])) for u in urls[:6]] + [("hard", b"", 0)]
+    assert [x.status for x in extractions] == ["ok"] * 6
+    assert sorted(archived) == sorted(urls[:6])
+    day = datetime.now(UTC).date().isoformat()
+    assert {s.file for s in archived.values()} == {f"{day}/run000000001.warc.gz"}
+    offsets = sorted(s.offset for s in archived.values())
+    assert offsets[0] == 0 and len(set(offsets)) == 6
+    for url, s in archived.items():
+        rec = read_record(cfg.archive_dir, s.file, s.offset)
+        assert rec is not None and (rec.url, rec.body) == (url, served[url])
