@@ -49,10 +49,10 @@ class Archive:
     chunk of 200 real pages is ~40 MB of bodies, and the next chunk's arrive meanwhile).
 
     The records are written in one thread, in turn (one writer, one buffer: `write` is not for
-    two threads at once), so offsets follow one another and the
-    gzip of a page (~2 ms) runs beside the event loop's downloads; each is appended and the
-    file closed before its place is returned, so a place the warehouse stores is on disk
-    (as far as the OS is concerned) before the load that stores it."""
+    two threads at once), so offsets follow one another and a page's gzip (~2 ms) runs beside
+    the event loop's downloads. Each record is appended and the file closed before its place
+    is returned: a place the warehouse stores was written (as far as the OS is concerned)
+    before the load that stores it."""
 
     def __init__(self, cfg: Config, run_id: str) -> None:
         self.root = cfg.archive_dir
@@ -61,12 +61,12 @@ class Archive:
         self._writer = WARCWriter(self._buf, gzip=False)  # each record its own member below
         self._thread: ThreadPoolExecutor | None = None
 
-    def write(self, page: PageFetch, now: datetime | None = None) -> Stored | None:
+    def write(self, page: PageFetch) -> Stored | None:
         """Append the page's response record; where it is (None: nothing to archive)."""
         r = page.fetch
         if not (r.ok and r.http_status):
             return None
-        rel = f"{(now or datetime.now(UTC)).date().isoformat()}/{self.run_id}.warc.gz"
+        rel = f"{datetime.now(UTC).date().isoformat()}/{self.run_id}.warc.gz"
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         headers = [(k, v) for k, v in r.headers.items() if k not in DROPPED]
@@ -100,13 +100,6 @@ class Archive:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def archive_pages(cfg: Config, run_id: str, pages: list[PageFetch],
-                  now: datetime | None = None) -> dict[str, Stored]:
-    """Write the fetched pages' responses at once; return entry URL → where its record is."""
-    archive = Archive(cfg, run_id)
-    return {p.entry.entry_url: s for p in pages if (s := archive.write(p, now)) is not None}
 
 
 @dataclass(frozen=True)
