@@ -33,7 +33,7 @@ from newswatch.config import Config, load_config
 from tasks.alerts import deliver_alerts_task, record_alerts_task
 from tasks.archive import Archive, Stored
 from tasks.dedup import dedup_task
-from tasks.extract import Extractor
+from tasks.extract import Extractor, start_forkserver
 from tasks.feeds import (
     due_feeds_task,
     parse_feeds_task,
@@ -139,6 +139,10 @@ async def _stages(cfg: Config, run: RunSummary, all_feeds: bool, shard: Shard | 
     with run.stage("due-feeds"):
         feeds = due_feeds_task(cfg, datetime.now(UTC), all_feeds, shard)
     progress.info("%d feed(s) due", len(feeds))
+    if feeds and cfg.extract.runner == "processes":
+        # The extraction workers' forkserver imports and warms up on a spare core while the
+        # feeds download: a run whose pages need workers then forks them at once.
+        start_forkserver()
     # Feeds parse in the extraction workers. With many feeds the workers start now and warm up
     # while the feeds download; otherwise they start once the pages are known, if those need them.
     async with Extractor(cfg, len(feeds) // FEEDS_PER_PAGE) as extractor:

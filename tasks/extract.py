@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Extractor", "PageText", "extract_page", "extract_pages"]
 
-WORKER_MODULES = ["tasks.pagetext", "tasks.parse"]  # all a worker imports (before it forks)
+# All a worker imports, in the forkserver before it forks: tasks.pagetext and tasks.parse, and
+# extraction's lazy state built once (tasks/worker_boot.py).
+WORKER_MODULES = ["tasks.worker_boot"]
 
 
 def _page_date(value: str | None) -> datetime | None:
@@ -51,14 +54,34 @@ def _job(cfg: Config, p: PageFetch
             (cfg.stories.minhash_perm, cfg.stories.lsh_bands), p.entry.published_at is None)
 
 
+def _forkserver() -> multiprocessing.context.BaseContext:
+    ctx = multiprocessing.get_context("forkserver")
+    # "__main__" too: a process started from a forkserver imports the parent's main module
+    # (the `newswatch` script, and with it the CLI) unless its server already has; imported
+    # there once, it is not imported again in each worker (~60 ms a worker).
+    ctx.set_forkserver_preload(["__main__", *WORKER_MODULES])
+    return ctx
+
+
+def start_forkserver() -> threading.Thread:
+    """Start the workers' forkserver in the background, now: it imports and warms up (~0.4 s of
+    a core) while the run does other things, where the first worker would otherwise wait for
+    it. The forkserver lives as long as this process (a `serve` starts it once)."""
+    _forkserver()
+    from multiprocessing import forkserver
+
+    t = threading.Thread(target=forkserver.ensure_running, name="forkserver-start",
+                         daemon=True)
+    t.start()
+    return t
+
+
 def start_pool(workers: int) -> Executor:
     """Worker processes forked from a fresh server process (forkserver): the flow process
     runs threads (Prefect's, httpx's), and a plain fork would copy their locks; spawn would
     make each worker import everything itself."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(WORKER_MODULES)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=start_worker,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver(),
+                               initializer=start_worker, initargs=(os.getpid(),))
 
 
 class Extractor:

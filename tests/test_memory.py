@@ -53,6 +53,7 @@ ALLOCATORS = """
 import ctypes, sys
 sys.path.insert(0, {root!r})
 import {module}
+{then}
 import _duckdb, pyarrow as pa
 mallctl = getattr(ctypes.CDLL(_duckdb.__file__), "duckdb_je_mallctl", None)
 if mallctl is None:
@@ -68,8 +69,10 @@ print(decay["opt.dirty_decay_ms"], decay["opt.muzzy_decay_ms"],
 """
 
 
-def allocators(module: str, **env: str) -> str:
-    code = ALLOCATORS.format(root=str(ROOT), module=module)
+def allocators(module: str, then: str = "import warehouse.db", **env: str) -> str:
+    """`then`: what runs after `module` is imported; by default what a process does before it
+    first uses DuckDB and Arrow, whatever it imported before."""
+    code = ALLOCATORS.format(root=str(ROOT), module=module, then=then)
     run_env = {k: v for k, v in os.environ.items() if k != "DUCKDB_JE_MALLOC_CONF"} | env
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=run_env).stdout.strip()
@@ -79,12 +82,14 @@ def allocators(module: str, **env: str) -> str:
 
 
 def test_a_bare_duckdb_import_keeps_duckdbs_own_second_of_decay() -> None:
-    assert allocators("duckdb") == "1000 1000 mimalloc"  # what the tests below change
+    assert allocators("duckdb", then="") == "1000 1000 mimalloc"  # what the tests below change
 
 
 @pytest.mark.parametrize("module", ["newswatch.cli", "flows.ingest", "warehouse.db"])
 def test_duckdb_and_arrow_give_back_what_they_free_whichever_module_comes_first(
         module: str) -> None:
+    """Arrow's pool is set as the warehouse imports Arrow (an extraction worker that imports
+    the CLI imports no Arrow at all); DuckDB's jemalloc is set before any module imports it."""
     assert allocators(module) == "0 0 system"
 
 

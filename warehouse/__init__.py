@@ -1,5 +1,5 @@
 """The DuckDB warehouse: migrations, SQL files, and db.py, the one module that talks to it."""
 
-from newswatch.memory import lean_duckdb_and_arrow
+from newswatch.memory import lean_duckdb
 
-lean_duckdb_and_arrow()  # before any module here imports duckdb (newswatch/memory.py: why)
+lean_duckdb()  # before any module here imports duckdb (newswatch/memory.py: why)

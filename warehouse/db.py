@@ -26,8 +26,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from newswatch.memory import lean_arrow
 from warehouse.lake import NAME as LAKE_NAME
 from warehouse.lake import Lake, extension_paths, lake_ddl
+
+lean_arrow()  # as Arrow is first imported for the warehouse (newswatch/memory.py: why)
 
 # Where a warehouse is: a DuckDB file, or a DuckLake (catalog + data path).
 Target = Path | Lake

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
-import duckdb
-
 NAME = "lake"  # the attached catalog's name: `USE lake`, and `lake.articles` in the CLI
 
 
@@ -51,6 +49,9 @@ def is_postgres(catalog: str) -> bool:
 def extension_paths() -> list[str]:
     """The DuckLake and PostgreSQL-scanner extensions shipped inside their PyPI wheels, pinned
     to our duckdb version: `LOAD '<file>'` never downloads (`LOAD ducklake` by name would)."""
+    import duckdb  # here, not at the top: the config imports this module, and so does every
+    # extraction worker that imports the run's main module (the CLI), which needs no duckdb
+
     paths = []
     for module, name in (("duckdb_extension_ducklake", "ducklake"),
                          ("duckdb_extension_postgres_scanner", "postgres_scanner")):
