@@ -2,10 +2,12 @@
 
 trafilatura is CPU-bound, so a run with many pages extracts in worker processes (the GIL would
 serialise threads), started once per run and fed page by page as the pages arrive, so pages
-extract while others download. The workers fork from a server process that imported only
-`tasks.pagetext` (trafilatura, our charset rules, the tokeniser) and `tasks.parse` (feedparser:
-a run's feeds parse in the same workers before its pages come): not Prefect, not the
-warehouse, and not the parent's threads. A run with few pages extracts in-process, because
+extract while others download. The workers fork from a server process (forkserver) that
+imported only `tasks.worker_boot`: `tasks.pagetext` (trafilatura, our charset rules, the
+tokeniser) and `tasks.parse` (feedparser: a run's feeds parse in the same workers before its
+pages come), with extraction's lazy state built once, and the run's main module; not Prefect,
+not the warehouse, and not the parent's threads. A run starts it as its feeds download, so its
+workers start warm in the time a fork takes. A run with few pages extracts in-process, because
 starting workers costs more than it saves. With `[extract] runner = "dask"` the workers are a
 Dask cluster's instead (tasks/dask_extract.py), the same extraction. A page with no article
 (trafilatura returns boilerplate, or too little text) falls back to the feed's summary when
