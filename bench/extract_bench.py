@@ -39,6 +39,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# And for the extraction workers: a forkserver on Python 3.11 ignores its parent's sys.path, so
+# workers started from another folder would import the installed newswatch, not this tree's (an
+# A/B run from a worktree measured the old run with the new workers). The day bench imports
+# this module, and its runner inherits the setting.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get(
+    "PYTHONPATH")])])
 
 HOSTS = 20
 _SPLIT = re.compile(r"(<script.*?</script>|<style.*?</style>|<!--.*?-->|<[^>]+>)", re.S | re.I)
