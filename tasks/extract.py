@@ -107,7 +107,7 @@ class Extractor:
                                     self.cfg.extract.dask_batch)
         elif self.workers:
             self.pool = start_pool(self.workers)
-            for _ in range(self.workers):  # start them now: they warm up while pages download
+            for _ in range(self.workers):  # start them now, while the pages download
                 self.pool.submit(int)
         return self
 

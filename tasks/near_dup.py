@@ -37,7 +37,7 @@ class Fingerprint:
 
     @cached_property
     def shingles(self) -> frozenset[int]:
-        return frozenset(np.frombuffer(self.packed, dtype=">i8").tolist())
+        return _as_ints(self.packed)
 
 
 def _h64(data: bytes) -> int:
@@ -58,13 +58,14 @@ def _shingle_digests(words: list[str]) -> set[bytes]:
             for i in range(len(words) - SHINGLE + 1)}
 
 
-def _as_ints(digests: set[bytes]) -> frozenset[int]:
-    return frozenset(np.frombuffer(b"".join(digests), dtype=">i8").tolist())
+def _as_ints(packed: bytes) -> frozenset[int]:
+    """Shingle hashes packed as 8-byte big-endian integers, as a set."""
+    return frozenset(np.frombuffer(packed, dtype=">i8").tolist())
 
 
 def shingles(text: str, words: list[str] | None = None) -> frozenset[int]:
     """5-word shingles of the text, hashed; `words`: its tokens when the caller has them."""
-    return _as_ints(_shingle_digests(tokens(text) if words is None else words))
+    return _as_ints(b"".join(_shingle_digests(tokens(text) if words is None else words)))
 
 
 # The MinHash is datasketch 2.0's (scheme "affine32", seed 1, sha1_hash32 of each shingle's
