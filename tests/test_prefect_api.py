@@ -131,3 +131,47 @@ def test_a_run_exits_at_once_with_its_runs_recorded(tmp_path: Path) -> None:
     assert read.returncode == 0, read.stderr
     assert json.loads(read.stdout.strip().splitlines()[-1]) == {
         "flows": ["COMPLETED"], "tasks": ["COMPLETED", "COMPLETED", "COMPLETED"]}
+
+
+RECORDER = """
+import logging
+from prefect import flow
+from flows.prefect_api import prefect_api
+
+said = []
+class Said(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        said.append(record.getMessage())
+
+log = logging.getLogger("prefect.server.services.task_run_recorder")
+log.addHandler(Said())
+log.setLevel(logging.INFO)
+
+@flow(name="recorder")
+def one() -> int:
+    return 1
+
+with prefect_api():
+    one()
+print([m for m in said if m.startswith("Creating TaskRunRecorder")])
+"""
+
+
+@pytest.mark.parametrize(("own", "expected"), [
+    (None, "batch size 100"), ("7", "batch size 7")])
+def test_the_temporary_server_records_task_runs_in_batches_unless_told_otherwise(
+        tmp_path: Path, own: str | None, expected: str) -> None:
+    """Prefect's default writes each task-run event in its own transaction: ~3 CPU-seconds of
+    a 2,000-page run. The temporary server batches them (RECORDER_BATCH); a user's own
+    setting wins."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PREFECT_API_URL", "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_LOGGING_LEVEL="WARNING",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    if own:
+        env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"] = own
+    ran = subprocess.run([sys.executable, "-c", RECORDER], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().splitlines()[-1] == str(
+        [f"Creating TaskRunRecorder consumer with {expected} and flush every 5 seconds"])
