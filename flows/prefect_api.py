@@ -2,13 +2,12 @@
 
 With no API set, Prefect would start its temporary server as a second Python process (uvicorn):
 ~230 MB resident of its own, importing again what the run has already imported (Prefect,
-pydantic, httpx…), 5-6 s to start. Here the same server (Prefect's app, ephemeral: no UI, and
-of its services only the event ones: events, task runs, automations) runs in a thread of the
-run's own process instead: the process tree is ~110 MB smaller (measured: the run's process
-grows ~120 MB, the second process is gone) and the server answers in ~2 s. A `kill -9` of the
-run ends it with the run: there is no second process to leave behind. The server is started
-once per process, on the first run that needs it, and stopped as the process exits, before the
-interpreter's thread pools close (see `_at_exit`).
+pydantic, httpx…), 5-6 s to start. Here the same server (Prefect's app, ephemeral: no UI, no
+services) runs in a thread of the run's own process instead: the process tree is ~110 MB
+smaller (measured: the run's process grows ~120 MB, the second process is gone) and the server
+answers in ~2 s. A `kill -9` of the run ends it with the run: there is no second process to
+leave behind. The server is started once per process, on the first run that needs it, and
+stopped as the process exits, before the interpreter's thread pools close (see `_at_exit`).
 """
 
 from __future__ import annotations
@@ -24,12 +23,6 @@ from typing import Any
 
 STARTED_POLL_S = 0.05  # between checks while the server starts (~2 s on 2 cores)
 STOP_WAIT_S = 5.0  # for the server's shutdown (open requests, its database) at exit
-# Task-run events the temporary server writes to its database in one transaction. Prefect's
-# default, 1, writes each event alone: with ~3 events a task run, that was 3 of a 2,000-page
-# run's ~40 CPU-seconds on the run's own cores. A batch waits at most the recorder's flush
-# interval (5 s), and what is left is written as the server stops. A user's own
-# PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE wins.
-RECORDER_BATCH = 100
 
 # When the server stops. An `atexit` function runs after the interpreter has closed its thread
 # pools to new work; the server's task worker (docket) then polls its queue through
@@ -62,15 +55,6 @@ def _stop() -> None:
     _server, _thread, _url = None, None, None
 
 
-def _serve(server: Any, sock: socket.socket) -> None:
-    """The server thread: the server's services read their settings in its context."""
-    from prefect.settings import temporary_settings
-
-    recorder = "server.services.task_run_recorder.batch_size"
-    with temporary_settings(set_defaults={recorder: RECORDER_BATCH}):
-        server.run(sockets=[sock])
-
-
 def _start_temporary() -> str:
     """Start the temporary server in a thread and wait until it has started."""
     global _server, _thread, _url
@@ -83,12 +67,12 @@ def _start_temporary() -> str:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    # Prefect's own temporary-server app: ephemeral (no UI; event services only) and the only
-    # one this process creates (final: Prefect frees the routers' copies).
+    # Prefect's own temporary-server app: ephemeral (no UI, no services) and the only one this
+    # process creates (final: Prefect frees the routers' copies).
     app = create_app(ephemeral=True, final=True)
     _server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
-    _thread = threading.Thread(target=_serve, args=(_server, sock), name="prefect-server",
-                               daemon=True)
+    _thread = threading.Thread(target=_server.run, kwargs={"sockets": [sock]},
+                               name="prefect-server", daemon=True)
     _thread.start()
     _at_exit(_stop)
     deadline = time.monotonic() + timeout
