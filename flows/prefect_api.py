@@ -2,8 +2,8 @@
 
 With no API set, Prefect would start its temporary server as a second Python process (uvicorn):
 ~230 MB resident of its own, importing again what the run has already imported (Prefect,
-pydantic, httpx…), 5-6 s to start. Here the same server (Prefect's app, ephemeral: no UI, no
-services) runs in a thread of the run's own process instead: the process tree is ~110 MB
+pydantic, httpx…), 5-6 s to start. Here the same server (Prefect's app, ephemeral: no UI, only
+its event services) runs in a thread of the run's own process instead: the process tree is ~110 MB
 smaller (measured: the run's process grows ~120 MB, the second process is gone) and the server
 answers in ~2 s. A `kill -9` of the run ends it with the run: there is no second process to
 leave behind. The server is started once per process, on the first run that needs it, and
@@ -67,8 +67,8 @@ def _start_temporary() -> str:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    # Prefect's own temporary-server app: ephemeral (no UI, no services) and the only one this
-    # process creates (final: Prefect frees the routers' copies).
+    # Prefect's own temporary-server app: ephemeral (no UI, event services only), the only one
+    # this process creates (final: Prefect frees the routers' copies).
     app = create_app(ephemeral=True, final=True)
     _server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
     _thread = threading.Thread(target=_server.run, kwargs={"sockets": [sock]},
