@@ -116,8 +116,7 @@ async def ingest(config_path: str | None = None, all_feeds: bool = False,
     path = cfg.warehouse_path
     run = RunSummary(run_id=uuid.uuid4().hex[:12], flow_started=time.time(),
                      shard=str(part) if part else None)
-    # The run's many short writer connections share one DuckDB instance (db.reusing).
-    with db.writer_lock(path, scope=str(part or "")), db.reusing(path):
+    with db.writer_lock(path, scope=str(part or "")):
         db.start_run(path, run.run_id, datetime.now(UTC))
         try:
             # One Prefect client for the run's stages (a chunk is stored in a thread, which takes

@@ -196,47 +196,6 @@ def test_a_warehouse_may_have_any_file_name(tmp_path: Path, name: str) -> None:
         assert con.execute("SELECT count(*) FROM articles").fetchone() == (0,)
 
 
-def test_a_run_s_writer_connections_share_one_instance_and_free_the_file_between_them(
-        tmp_path: Path) -> None:
-    """Within db.reusing (an ingest run), writer connections attach the file to one kept
-    DuckDB instance (a table in its in-memory catalog outlives a connection) and detach it as
-    they close: another process reads between two of them, what was committed is there, and a
-    failed transaction leaves nothing. A connection opened while one is attached gets an
-    instance of its own; after the run the kept instance is gone."""
-    path = tmp_path / "w.duckdb"
-    db.migrate(path)
-    now = datetime.now(UTC)
-    read = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True);"
-            "print(c.execute('SELECT list(run_id ORDER BY run_id) FROM runs').fetchone()[0])")
-
-    def other_process_reads() -> str:
-        return subprocess.run([sys.executable, "-c", read, str(path)], capture_output=True,
-                              text=True, check=True).stdout
-
-    with db.reusing(path):
-        with db.connect(path) as con:
-            con.execute("CREATE TABLE memory.main.mark AS SELECT 1 AS kept")
-        with db.transaction(path) as con:
-            con.execute("INSERT INTO runs (run_id, started_at, status) VALUES ('a', ?, 'ok')",
-                        [now])
-        assert other_process_reads() == "['a']\n"
-        with pytest.raises(RuntimeError), db.transaction(path) as con:
-            con.execute("INSERT INTO runs (run_id, started_at, status) VALUES ('b', ?, 'ok')",
-                        [now])
-            raise RuntimeError("stage crashed")
-        with db.connect(path) as con:
-            assert con.execute("SELECT kept FROM memory.main.mark").fetchone() == (1,)
-            assert con.execute("SELECT current_database()").fetchone() == ("w",)
-        assert other_process_reads() == "['a']\n"
-        with db.connect(path) as con, db.connect(tmp_path / "x.duckdb") as beside:
-            assert con.execute("SELECT count(*) FROM memory.main.mark").fetchone() == (1,)
-            with pytest.raises(duckdb.CatalogException):
-                beside.execute("SELECT kept FROM memory.main.mark")
-    assert db._reused == {} and db._reused_busy == set()
-    with db.connect(path) as con, pytest.raises(duckdb.CatalogException):
-        con.execute("SELECT kept FROM memory.main.mark")
-
-
 def test_writer_lock_is_exclusive(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     code = ("import sys, time; from pathlib import Path; from warehouse import db\n"

@@ -106,104 +106,27 @@ ROW_GROUP_SIZE = 4096
 _RESERVED = {"memory", "system", "temp", "main"}
 
 
-def _writer_instance(path: Path, config: dict[str, Any] | None) -> Any:
-    """An in-memory DuckDB instance for a writer of `path`. An in-memory connection would spill
-    to ./.tmp of wherever newswatch was started; a file database's own place is beside it
-    (DuckDB removes it on close)."""
-    return duckdb.connect(config={"memory_limit": WRITER_MEMORY_LIMIT,
-                                  "dynamic_or_filter_threshold": JOIN_FILTER_KEYS,
-                                  "temp_directory": f"{path}.tmp",
-                                  **(config or {})})
-
-
-def _attach(con: Any, path: Path) -> str:
-    """Attach the file to `con` under its own name (as duckdb.connect(path) would name it; the
-    row group size is an ATTACH option) and use it; returns the name."""
-    name = path.stem if path.stem.lower() not in _RESERVED else "warehouse"
-    con.execute(f"ATTACH {_literal(str(path))} AS {_ident(name)} "
-                f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
-    con.execute(f"USE {_ident(name)}")
-    return name
-
-
-def _open(path: Path, read_only: bool, config: dict[str, Any] | None
-          ) -> tuple[Any, Callable[[], None]]:
-    """A connection to the file and what closes it (and releases the file)."""
+def _open(path: Path, read_only: bool, config: dict[str, Any] | None) -> Any:
     if read_only:
         with _turnstile(path, exclusive=False):
-            con = duckdb.connect(str(path), read_only=True, config=config or {})
-        return con, con.close
-    if config is None and (reused := _reused_open(path)) is not None:
-        return reused
-    con = _writer_instance(path, config)
+            return duckdb.connect(str(path), read_only=True, config=config or {})
+    # The row group size is an ATTACH option: attach the file under its own name (as
+    # duckdb.connect(path) would name it) to an in-memory connection and use it.
+    # An in-memory connection would spill to ./.tmp of wherever newswatch was started; a file
+    # database's own place is beside it (DuckDB removes it on close).
+    con = duckdb.connect(config={"memory_limit": WRITER_MEMORY_LIMIT,
+                                 "dynamic_or_filter_threshold": JOIN_FILTER_KEYS,
+                                 "temp_directory": f"{path}.tmp",
+                                 **(config or {})})
+    name = path.stem if path.stem.lower() not in _RESERVED else "warehouse"
     try:
-        _attach(con, path)
+        con.execute(f"ATTACH {_literal(str(path))} AS {_ident(name)} "
+                    f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        con.execute(f"USE {_ident(name)}")
     except BaseException:
         con.close()
         raise
-    return con, con.close
-
-
-# --- One DuckDB instance for a run's writes (`reusing`) -------------------------------------
-# A DuckDB instance costs ~10 ms of CPU to create (its catalog of built-in functions), more
-# than attaching the file to it: a writer's connect-query-close took 13.9 ms, 3.7 on an
-# instance kept; a one-row write transaction 26.7 against 11.6 (bench: an empty warehouse).
-# A run makes ~25 writer connections a chunk. Detaching the file checkpoints and releases it,
-# as closing the instance did, so other processes read between two of them as before.
-_reused: dict[Path, Any] = {}  # path -> the kept instance
-_reused_busy: set[Path] = set()  # paths whose kept instance has the file attached now
-_reused_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def reusing(path: Target) -> Iterator[None]:
-    """Within: this process's writer connections to the DuckDB file `path` attach it to one
-    in-memory DuckDB instance, kept until the end, and detach it as they close (each still its
-    own short connection: the file is free between two of them). A connection opened while
-    another is attached (which the pipeline never does) gets an instance of its own, as
-    outside. A lake's connections are its own (`_lake_connect`)."""
-    if isinstance(path, Lake):
-        yield
-        return
-    with _reused_guard:
-        if path in _reused:  # already kept by an enclosing `reusing`
-            base = None
-        else:
-            base = _reused[path] = _writer_instance(path, None)
-    try:
-        yield
-    finally:
-        if base is not None:
-            with _reused_guard:
-                del _reused[path]
-            base.close()
-
-
-def _reused_open(path: Path) -> tuple[Any, Callable[[], None]] | None:
-    with _reused_guard:
-        base = _reused.get(path)
-        if base is None or path in _reused_busy:
-            return None
-        _reused_busy.add(path)
-    try:
-        con = base.cursor()
-        try:
-            name = _attach(con, path)
-        except BaseException:
-            con.close()
-            raise
-    except BaseException:
-        _reused_busy.discard(path)
-        raise
-
-    def close() -> None:
-        try:
-            con.close()  # rolls back a transaction left open
-            base.execute(f"DETACH {_ident(name)}")  # checkpoints the file and releases it
-        finally:
-            _reused_busy.discard(path)
-
-    return con, close
+    return con
 
 
 def _literal(text: str) -> str:
@@ -229,7 +152,7 @@ def connect(path: Target, *, read_only: bool = False, wait_s: float = 30.0,
         turnstile_closed = False
         while True:
             try:
-                con, close = _open(path, read_only, config)
+                con = _open(path, read_only, config)
                 break
             except duckdb.IOException as e:
                 if not _is_lock_error(e) or time.monotonic() >= deadline:
@@ -248,7 +171,7 @@ def connect(path: Target, *, read_only: bool = False, wait_s: float = 30.0,
         con.execute("SET TimeZone = 'UTC'")
         yield con
     finally:
-        close()
+        con.close()
 
 
 # --- DuckLake ------------------------------------------------------------------------------
