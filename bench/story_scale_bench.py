@@ -183,8 +183,8 @@ def main() -> None:
         return
     print(f"{os.cpu_count()} cores; a chunk of {CHUNK} new articles against n stored in the "
           f"{WINDOW_DAYS}-day window; {len(stored)} real vectors, copied")
-    print(f"{'stored':>10} {'parts':>6} {'join rows/article':>18} {'wall s':>7} {'CPU s':>7} "
-          f"{'peak MiB':>9} {'CPU h/day at this n':>20}")
+    print(f"{'stored':>10} {'parts':>6} {'join rows/article':>18} {'matched':>8} {'wall s':>7} "
+          f"{'CPU s':>7} {'peak MiB':>9} {'CPU h/day at this n':>20}")
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "w.duckdb"
@@ -194,9 +194,11 @@ def main() -> None:
                                             capture_output=True, text=True).stdout)
         # A day at the window's rate: n / WINDOW_DAYS articles, in chunks of CHUNK.
         day_h = got["cpu"] * n / WINDOW_DAYS / CHUNK / 3600
-        print(f"{n:>10,} {got['parts']:>6} {got['join_rows']:>18,.0f} {got['wall']:>7.1f} "
+        print(f"{n:>10,} {got['parts']:>6} {got['join_rows']:>18,.0f} {got['found']:>8} "
+              f"{got['wall']:>7.1f} "
               f"{got['cpu']:>7.1f} {got['peak_mib']:>9.0f} {day_h:>20.1f}", flush=True)
-    print("CPU h/day: the query's CPU for one chunk times the chunks of a day that keeps the "
+    print("matched: new articles with a stored article at cosine >= the query's floor; "
+          "CPU h/day: the query's CPU for one chunk times the chunks of a day that keeps the "
           f"window this full (n / {WINDOW_DAYS} articles a day); a 2-core machine has 48.")
 
 
