@@ -10,11 +10,11 @@ by a separate process on 20 loopback hosts, listed by one feed per host.
 For each batch size it prints:
 - bare: `trafilatura.extract` on the page bytes in one warm process per core (median of 3);
 - extract alone: our extraction of the same pages in memory (`Extractor.extract_all`, the
-  workers started inside the measurement), twice: first in a process that has not extracted
-  yet (its workers' forkserver starts and imports trafilatura inside the measurement, ~0.4 s
-  of one core), then again in the same process, as every later run of a `newswatch serve`
-  process extracts (the forkserver running: workers fork from it warm) and as a `run` does
-  whose forkserver warmed up while its feeds downloaded;
+  workers started inside the measurement), twice in a fresh process for each batch size:
+  first as the process's first extraction (its workers' forkserver starts and imports
+  trafilatura inside the measurement, ~0.4 s of one core), then again in the same process,
+  as every later run of a `newswatch serve` process extracts (the forkserver running: workers
+  fork from it warm) and as a `run` does whose forkserver warmed up while its feeds downloaded;
 - the fetch-extract stage of a real run (`newswatch run` path, all feeds, fresh warehouse):
   pages downloaded over loopback and extracted as they arrive;
 - the whole run's stages (the flow's body: everything but Prefect's start-up);
@@ -173,9 +173,19 @@ def bare_rate(bodies: list[bytes], reps: int = 3) -> float:
 # --- our side ------------------------------------------------------------------------------
 
 def extract_alone(cfg_path: Path, folder: Path, n: int) -> tuple[float, float]:
-    """Pages/s of our extraction over the pages in memory, workers started inside: in a
-    process that has not extracted yet, then again in the same process (the forkserver
-    warm, as in a `serve` process)."""
+    """Pages/s of our extraction over the pages in memory, workers started inside, in a fresh
+    process: its first extraction, then the same again (the forkserver warm, as in a `serve`
+    process)."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, conn = ctx.Pipe()
+    proc = ctx.Process(target=_extract_twice, args=(cfg_path, folder, n, conn))
+    proc.start()
+    rates = parent.recv()
+    proc.join()
+    return rates
+
+
+def _extract_twice(cfg_path: Path, folder: Path, n: int, conn) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from newswatch.config import load_config
@@ -197,7 +207,7 @@ def extract_alone(cfg_path: Path, folder: Path, n: int) -> tuple[float, float]:
         with Extractor(cfg, n) as ex:
             ex.extract_all(pages)
         rates.append(n / (time.perf_counter() - t))
-    return rates[0], rates[1]
+    conn.send((rates[0], rates[1]))
 
 
 def _role(pid: int, root: int) -> str:
@@ -407,8 +417,8 @@ def main() -> None:
     print(head)
     print("\n".join(rows))
     print("bare/s: trafilatura.extract, one warm process per core; alone/s: our extraction "
-          "of the pages in memory, workers started inside, in a process that has not "
-          "extracted yet; serve/s: the same again in that process (its forkserver warm, as "
+          "of the pages in memory, workers started inside, a fresh process's first "
+          "extraction; serve/s: the same again in that process (its forkserver warm, as "
           "in a `serve` process's later runs); fetch+x/s: the run's fetch-extract "
           "stage over loopback; run/s: the run's stages end to end (Prefect's start-up "
           "excluded, shown apart); peak RSS: the run's process tree.")
