@@ -116,21 +116,12 @@ def query(path: Path, new: list[dict[str, float]]) -> dict[str, float]:
 def probe(vectors: list[dict[str, float]], threshold: float) -> None:
     """Candidates through each article's K strongest terms, against every other article."""
     import numpy as np
-    from scipy.sparse import csr_matrix
+
+    from tasks.stories import term_matrix
 
     vocab: dict[str, int] = {}
-
-    def matrix(vs: list[dict[str, float]]) -> csr_matrix:
-        data, cols, ptr = [], [], [0]
-        for v in vs:
-            for t, w in v.items():
-                cols.append(vocab.setdefault(t, len(vocab)))
-                data.append(w)
-            ptr.append(len(cols))
-        return csr_matrix((data, cols, ptr), shape=(len(vs), 1 << 20))
-
     n = len(vectors)
-    full = matrix(vectors)
+    full = term_matrix(vectors, vocab)
     cos = (full @ full.T).toarray()
     np.fill_diagonal(cos, 0)
     pairs = np.argwhere(cos >= threshold)
@@ -143,7 +134,7 @@ def probe(vectors: list[dict[str, float]], threshold: float) -> None:
           + " ".join(f"{'best kept, M=' + str(m):>16}" for m in (10, 20, 50)))
     for k in (5, 10, 15, 20, 40):
         strong = [dict(sorted(v.items(), key=lambda kv: -kv[1])[:k]) for v in vectors]
-        partial = (matrix(strong) @ full.T).toarray()
+        partial = (term_matrix(strong, vocab) @ full.T).toarray()
         np.fill_diagonal(partial, 0)
         found = sum(bool(partial[i, j] > 0) for i, j in pairs) / len(pairs)
         rows = sum(sum(df[t] for t in v) for v in strong) / n

@@ -59,19 +59,24 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 BLOCK = 512  # rows of the pairwise product computed at once: 512 × n floats at most
 
 
-def _batch_cosines(vectors: list[dict[str, float]],
-                   floor: float) -> Callable[[int], list[tuple[int, float]]]:
-    """dots(i): the (j, cosine) of every earlier article j < i whose cosine with article i
-    reaches `floor` (lower ones cannot win)."""
-    vocab: dict[str, int] = {}
+def term_matrix(vectors: list[dict[str, float]], vocab: dict[str, int]) -> csr_matrix:
+    """The vectors as the rows of a sparse matrix, a column per term; new terms are added to
+    `vocab` (matrices built on one vocab multiply as long as the last added no terms)."""
     data, cols, ptr = [], [], [0]
     for v in vectors:
         for t, w in v.items():
             cols.append(vocab.setdefault(t, len(vocab)))
             data.append(w)
         ptr.append(len(cols))
-    x = csr_matrix((np.asarray(data), np.asarray(cols, dtype=np.int64), np.asarray(ptr)),
-                   shape=(len(vectors), max(len(vocab), 1)))
+    return csr_matrix((np.asarray(data), np.asarray(cols, dtype=np.int64), np.asarray(ptr)),
+                      shape=(len(vectors), max(len(vocab), 1)))
+
+
+def _batch_cosines(vectors: list[dict[str, float]],
+                   floor: float) -> Callable[[int], list[tuple[int, float]]]:
+    """dots(i): the (j, cosine) of every earlier article j < i whose cosine with article i
+    reaches `floor` (lower ones cannot win)."""
+    x = term_matrix(vectors, {})
     block: dict[str, Any] = {"start": -1, "product": None}
 
     def dots(i: int) -> list[tuple[int, float]]:
