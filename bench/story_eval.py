@@ -3,7 +3,7 @@ News, the New York Times and HuffPost. Articles arrive in date order, one run pe
 the same dedup, load and story stages as the pipeline; B-cubed precision, recall and F1 compare
 the stories with the events.
 
-    python bench/story_eval.py [--similarity 0.25] [--window-days 3] [--sweep]
+    python bench/story_eval.py [--similarity 0.25] [--window-days 3] [--top-terms 40] [--sweep]
 """
 
 from __future__ import annotations
@@ -48,14 +48,15 @@ def bcubed(pred: dict[str, str], gold: dict[str, str]) -> tuple[float, float, fl
     return p, r, 2 * p * r / (p + r)
 
 
-def run(similarity: float, window_days: int) -> dict:
+def run(similarity: float, window_days: int, top_terms: int) -> dict:
     rows = sorted(basil(), key=lambda r: (r["date"], r["uuid"]))
     with tempfile.TemporaryDirectory() as tmp:
         cfg_path = Path(tmp) / "newswatch.toml"
         cfg_path.write_text(
             f'[warehouse]\npath = "eval.duckdb"\n[sources]\nfeeds = "{ROOT}/seeds/feeds.toml"\n'
             f'topics = "{ROOT}/seeds/topics.toml"\n'
-            f"[stories]\nsimilarity = {similarity}\nwindow_days = {window_days}\n",
+            f"[stories]\nsimilarity = {similarity}\nwindow_days = {window_days}\n"
+            f"top_terms = {top_terms}\n",
             encoding="utf-8")
         cfg = load_config(cfg_path)
         db.migrate(cfg.warehouse_path)
@@ -90,11 +91,13 @@ def main() -> int:
     defaults = load_config(ROOT / "newswatch.toml").stories
     ap.add_argument("--similarity", type=float, default=defaults.similarity)
     ap.add_argument("--window-days", type=int, default=defaults.window_days)
+    ap.add_argument("--top-terms", type=int, default=defaults.top_terms)
     ap.add_argument("--sweep", action="store_true", help="try several similarity thresholds")
     args = ap.parse_args()
     for sim in ([0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5] if args.sweep else [args.similarity]):
-        e = run(sim, args.window_days)
-        print(f"similarity {sim:.2f} window {args.window_days} d: B-cubed precision "
+        e = run(sim, args.window_days, args.top_terms)
+        print(f"similarity {sim:.2f} window {args.window_days} d top {args.top_terms} terms: "
+              f"B-cubed precision "
               f"{e['precision']:.3f} recall {e['recall']:.3f} F1 {e['f1']:.3f} "
               f"({e['stories']} stories for 100 events, {e['days']} daily runs)")
     return 0
