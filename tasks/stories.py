@@ -14,7 +14,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -39,6 +39,11 @@ COPY_CANDIDATES = 16
 # a day_bench chunk of 200 did against 43,500 stored articles that all share some term with it.
 # A quarter of that leaves a wide margin; the join's cost is in its pairs, not in the queries.
 PAIRS_PER_QUERY = 2_000_000
+# A story window is read in stretches of these buckets, each stretch by one query, so the
+# window is read once a chunk instead of once a part (at 1.5 million stored articles a chunk of
+# 200 took 50 parts, each reading all 60 million term rows). 10 minutes at 500,000 articles a
+# day hold ~3,500 articles: with a chunk of 200 at most ~700,000 pairs, a third of one query.
+WINDOW_BUCKET_MINUTES = 10
 
 
 def vector(counts: Counter[str], df: dict[str, int], docs: int, top: int) -> dict[str, float]:
@@ -115,6 +120,34 @@ def query_parts(term_rows: list[dict[str, Any]], df: dict[str, int], docs: int,
     return parts
 
 
+Part = tuple[list[dict[str, Any]], datetime, datetime]
+
+
+def window_parts(term_rows: list[dict[str, Any]], load: list[dict[str, Any]],
+                 df: dict[str, int], docs: int, cap: int = PAIRS_PER_QUERY) -> list[Part]:
+    """The similar-articles queries for a batch: consecutive buckets of the window (`load`,
+    from db.window_load: each bucket's start and join rows) packed into stretches whose join
+    rows stay within `cap`, each read by one query over the whole batch. A stored article's
+    rows share one seen_at, so each pair is summed whole within one stretch. A bucket alone
+    past `cap` is read by parts of the batch, split as query_parts splits it."""
+    parts: list[Part] = []
+    width = timedelta(minutes=WINDOW_BUCKET_MINUTES)
+    i = 0
+    while i < len(load):
+        j, rows = i + 1, load[i]["join_rows"]
+        while j < len(load) and rows + load[j]["join_rows"] <= cap:
+            rows += load[j]["join_rows"]
+            j += 1
+        lo = load[i]["bucket"]
+        hi = load[j]["bucket"] if j < len(load) else load[j - 1]["bucket"] + width
+        if rows > cap:
+            parts += [(p, lo, hi) for p in query_parts(term_rows, df, docs, cap)]
+        else:
+            parts.append((term_rows, lo, hi))
+        i = j
+    return parts
+
+
 @dataclass(frozen=True)
 class Placement:
     article_id: str
@@ -159,7 +192,8 @@ def assign_stories(cfg: Config, article_ids: list[str],
     term_rows = [{"article_id": aid, "term": t, "weight": w, "anchor": anchors[aid]}
                  for aid, v in vecs.items() for t, w in v.items()]
     similar: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    parts = query_parts(term_rows, stored_df, stored_docs)
+    load = db.window_load(path, term_rows, s.window_days, WINDOW_BUCKET_MINUTES)
+    parts = window_parts(term_rows, load, stored_df, stored_docs)
     for c in db.similar_articles(path, parts, s.window_days, CANDIDATE_FLOOR):
         similar[c["new_id"]].append((c["old_id"], c["cosine"], c["story_id"]))
 

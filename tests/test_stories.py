@@ -126,7 +126,7 @@ def test_basil_story_clustering() -> None:
     """Incremental, one run per day, over BASIL's 100 events × 3 outlets (bench/story_eval.py).
     Measured 2026-11: precision 0.980, recall 0.971, F1 0.976 at the default threshold."""
     corpus_dir("events", "basil")
-    e = _load("story_eval").run(0.2, 3)
+    e = _load("story_eval").run(0.2, 3, 40)
     assert e["precision"] >= 0.90 and e["f1"] >= 0.90
     assert (round(e["precision"], 3), round(e["recall"], 3)) == (0.980, 0.971)
 
@@ -146,7 +146,7 @@ def test_best_stored_match_within_the_joins_memory_cap(tmp_path: Path) -> None:
     article's terms and must find exactly that one (cosine 1), and the join must finish within
     SIMILAR_MEMORY_LIMIT (when it joined articles before summing, it ran out of memory here)."""
     import random
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     import pyarrow as pa
 
@@ -175,7 +175,7 @@ def test_best_stored_match_within_the_joins_memory_cap(tmp_path: Path) -> None:
     copies = {f"new{i:04d}": f"old{i * 5:04d}" for i in range(400)}
     batch = [{"article_id": n, "term": t, "weight": w, "anchor": at}
              for n, o in copies.items() for t in stored[o]]
-    got = db.similar_articles(path, [batch], 3, 0.05)
+    got = db.similar_articles(path, [(batch, at, at + timedelta(minutes=1))], 3, 0.05)
     assert sorted((r["new_id"], r["old_id"], r["story_id"], r["cosine"]) for r in got) == [
         (n, o, f"story-{o}", 1.0) for n, o in sorted(copies.items())]
 
@@ -205,9 +205,9 @@ def test_a_poll_whose_pairs_pass_one_querys_memory_is_placed_in_parts(tmp_path: 
     than one query's aggregate holds within SIMILAR_MEMORY_LIMIT (as one query it ran out of
     memory, as the day bench's placement did at 43,500 stored articles). In parts of at most
     PAIRS_PER_QUERY pairs, each new article finds its own stored copy (cosine 1)."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
-    from tasks.stories import PAIRS_PER_QUERY, query_parts
+    from tasks.stories import PAIRS_PER_QUERY, WINDOW_BUCKET_MINUTES, query_parts, window_parts
     from warehouse import db
 
     path = tmp_path / "w.duckdb"
@@ -228,9 +228,15 @@ def test_a_poll_whose_pairs_pass_one_querys_memory_is_placed_in_parts(tmp_path: 
     batch = [{"article_id": f"new-{j:04d}", "term": t, "weight": 0.5, "anchor": at}
              for j in range(1000) for t in ["common", *(f"own{j * 7}-{k}" for k in (1, 2, 3))]]
     df = {"common": stored} | {f"own{i}-{k}": 1 for i in range(stored) for k in (1, 2, 3)}
-    parts = query_parts(batch, df, stored)
+    # All stored at one time: one bucket of the window, past the cap alone, so the poll is
+    # split as query_parts splits it, each part reading that bucket.
+    load = db.window_load(path, batch, 3, WINDOW_BUCKET_MINUTES)
+    assert load == [{"bucket": datetime(2025, 2, 9, 12, tzinfo=UTC),
+                     "join_rows": 1000 * stored + 1000 * 3}]  # common, own terms
+    parts = window_parts(batch, load, df, stored)
     per_part = PAIRS_PER_QUERY // stored  # 166 articles, their 4 terms each
-    assert [len(p) for p in parts] == [per_part * 4] * 6 + [(1000 - 6 * per_part) * 4]
+    assert [len(p) for p, _, _ in parts] == [per_part * 4] * 6 + [(1000 - 6 * per_part) * 4]
+    assert parts == [(p, at, at + timedelta(minutes=10)) for p in query_parts(batch, df, stored)]
     got = db.similar_articles(path, parts, 3, 0.05)
     assert sorted((r["new_id"], r["old_id"], r["story_id"], r["cosine"]) for r in got) == [
         (f"new-{j:04d}", f"stored-{j * 7:06d}", f"story-stored-{j * 7:06d}", 1.0)
@@ -273,3 +279,90 @@ def test_copy_candidates_are_the_stored_articles_sharing_the_most_bands(tmp_path
         (new, o, f"story-{o}") for new in ("new1", "new2") for o in expected)
     texts = sorted(r["text"] for r in got if r["text"] is not None)
     assert texts == sorted(f"text of {o}" for o in expected)
+
+
+def test_window_parts_pack_buckets_into_stretches_under_the_cap() -> None:
+    """Consecutive buckets join one stretch while their join rows fit the cap; a stretch ends
+    where the next begins (empty buckets between them included) and the last one bucket after
+    its last start; a bucket alone past the cap is read by parts of the poll (query_parts)."""
+    from datetime import UTC, datetime, timedelta
+
+    from tasks.stories import window_parts
+
+    t0 = datetime(2025, 2, 9, tzinfo=UTC)
+    at = [t0 + timedelta(minutes=10 * k) for k in range(8)]
+    rows = [{"article_id": a, "term": t} for a, ts in [("a", ["x"]), ("b", ["y"])] for t in ts]
+    load = [{"bucket": at[0], "join_rows": 4}, {"bucket": at[1], "join_rows": 5},
+            {"bucket": at[2], "join_rows": 2}, {"bucket": at[5], "join_rows": 12},
+            {"bucket": at[6], "join_rows": 10}]
+    parts = window_parts(rows, load, {"x": 8, "y": 9}, docs=20, cap=10)
+    assert parts == [
+        (rows, at[0], at[2]),  # 4 + 5; 2 more would pass 10
+        (rows, at[2], at[5]),  # 2, then 12 alone passes it
+        ([rows[0]], at[5], at[6]),  # 12 > 10: a's 8 and b's 9 pairs at most, apart
+        ([rows[1]], at[5], at[6]),
+        (rows, at[6], at[7]),  # 10: the cap is inclusive
+    ]
+    assert window_parts(rows, [], {}, 0) == []
+
+
+def test_a_window_read_in_stretches_finds_what_one_read_finds(tmp_path: Path) -> None:
+    """3,000 stored articles over three days on a 300-term vocabulary, 60 new ones dated across
+    the last day: read in stretches of a small cap (many queries, each reading only its stretch
+    of the window) each new article finds the very match one read of the whole window finds,
+    which is the best by cosine (then greater id) computed here in Python."""
+    import random
+    from datetime import UTC, datetime, timedelta
+    from itertools import pairwise
+
+    import pyarrow as pa
+
+    from tasks.stories import WINDOW_BUCKET_MINUTES, window_parts
+    from warehouse import db
+
+    rnd = random.Random(11)
+    path = tmp_path / "w.duckdb"
+    db.migrate(path)
+    t0 = datetime(2025, 2, 7, tzinfo=UTC)
+    vocab = [f"t{i}" for i in range(300)]
+
+    def unit() -> dict[str, float]:
+        w = {t: rnd.random() for t in rnd.sample(vocab, 12)}
+        n = sum(v * v for v in w.values()) ** 0.5
+        return {t: v / n for t, v in w.items()}
+
+    stored = {f"old{i:05d}": (t0 + timedelta(seconds=86 * i), unit()) for i in range(3000)}
+    with duckdb.connect(str(path)) as con:
+        con.register("ids", pa.table({"id": list(stored)}))
+        con.execute("""INSERT INTO articles (article_id, url, canonical_url, text, outlet,
+                         feed_url, content_hash, extraction_method, first_seen_at, run_id,
+                         story_id)
+                       SELECT id, id, id, 'text', 'outlet', 'feed', id, 'trafilatura', now(),
+                              'run', 'story-' || id FROM ids""")
+        con.register("terms", pa.Table.from_pylist(
+            [{"a": a, "t": t, "w": w, "seen": at} for a, (at, v) in stored.items()
+             for t, w in v.items()]))
+        con.execute("INSERT INTO article_terms SELECT a, t, w, seen FROM terms ORDER BY seen")
+    new = {f"new{j:03d}": (t0 + timedelta(days=2, minutes=24 * j), unit()) for j in range(60)}
+    batch = [{"article_id": n, "term": t, "weight": w, "anchor": at}
+             for n, (at, v) in new.items() for t, w in v.items()]
+    window = timedelta(days=1)  # window_days below
+
+    one = db.similar_articles(path, [(batch, t0, t0 + timedelta(days=4))], 1, 0.05)
+    load = db.window_load(path, batch, 1, WINDOW_BUCKET_MINUTES)
+    parts = window_parts(batch, load, {}, 0, cap=5_000)
+    assert (len(load), len(parts), sum(r["join_rows"] for r in load)) == (286, 11, 49_859)
+    assert all(lo < hi for _, lo, hi in parts)
+    assert all(a[2] == b[1] for a, b in pairwise(parts))
+    apart = db.similar_articles(path, parts, 1, 0.05)
+    assert sorted(apart, key=str) == sorted(one, key=str)
+
+    expected = {}
+    for n, (at, v) in new.items():
+        scored = [(round(cosine(v, w), 12), o) for o, (t, w) in stored.items()
+                  if abs(t - at) <= window]
+        c, o = max(s for s in scored if s[0] >= 0.05)
+        expected[n] = (o, f"story-{o}", c)
+    got = {r["new_id"]: (r["old_id"], r["story_id"], r["cosine"]) for r in apart}
+    assert {n: g[:2] for n, g in got.items()} == {n: e[:2] for n, e in expected.items()}
+    assert all(abs(got[n][2] - expected[n][2]) < 1e-9 for n in new)

@@ -402,8 +402,15 @@ def _fetch_batches(path: Path, name: str, tables: Sequence[pa.Table],
                    memory_limit: str | None = None) -> list[dict[str, Any]]:
     """The query run over each table in turn as `batch`, on one connection (under one
     `memory_limit`); the rows of all, in the tables' order."""
-    tables = [t for t in tables if t.num_rows]
-    if not tables:
+    return _fetch_each(path, name, [(t, params) for t in tables], memory_limit)
+
+
+def _fetch_each(path: Path, name: str, runs: Sequence[tuple[pa.Table, dict[str, Any] | None]],
+                memory_limit: str | None = None) -> list[dict[str, Any]]:
+    """The query run once per (table as `batch`, parameters), on one connection (under one
+    `memory_limit`); the rows of all, in order. Empty tables are skipped."""
+    runs = [(t, p) for t, p in runs if t.num_rows]
+    if not runs:
         return []
     out: list[dict[str, Any]] = []
     with connect(path) as con:
@@ -412,7 +419,7 @@ def _fetch_batches(path: Path, name: str, tables: Sequence[pa.Table],
             was = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
             con.execute(f"SET memory_limit = '{memory_limit}'")
         try:
-            for table in tables:
+            for table, params in runs:
                 con.register("batch", table)
                 out += _fetch(con, name, params)
                 con.unregister("batch")
@@ -838,13 +845,38 @@ def term_stats(path: Path, terms: Sequence[str]) -> tuple[dict[str, int], int]:
 SIMILAR_MEMORY_LIMIT = "96MB"
 
 
-def similar_articles(path: Path, parts: Sequence[Sequence[dict[str, Any]]], window_days: int,
-                     floor: float) -> list[dict[str, Any]]:
-    """Each new article's most similar stored article within the window (cosine >= floor); the
-    term rows come in parts, each part holding whole articles and queried on its own."""
-    return _fetch_batches(path, "similar_articles",
-                          [to_arrow(p, TERM_QUERY_SCHEMA) for p in parts],
-                          {"window_days": window_days, "floor": floor}, SIMILAR_MEMORY_LIMIT)
+def window_load(path: Path, term_rows: Sequence[dict[str, Any]], window_days: int,
+                bucket_minutes: int) -> list[dict[str, Any]]:
+    """The join rows the similar-articles query over `term_rows` would aggregate, per bucket of
+    `bucket_minutes` of the stored articles' seen_at, oldest first (empty buckets left out)."""
+    return _fetch_batch(path, "window_load", to_arrow(term_rows, TERM_QUERY_SCHEMA),
+                        {"window_days": window_days, "bucket_minutes": bucket_minutes},
+                        SIMILAR_MEMORY_LIMIT)
+
+
+def similar_articles(path: Path, parts: Sequence[tuple[Sequence[dict[str, Any]], datetime,
+                                                       datetime]],
+                     window_days: int, floor: float) -> list[dict[str, Any]]:
+    """Each new article's most similar stored article within the window (cosine >= floor), and
+    its story. A part is term rows (each article's together) and the stretch [lo, hi) of
+    stored seen_at it reads, queried on its own; an article's best is the best of its parts."""
+    tables: dict[int, pa.Table] = {}  # a chunk read in stretches is converted once
+    for rows, _, _ in parts:
+        if id(rows) not in tables:
+            tables[id(rows)] = to_arrow(rows, TERM_QUERY_SCHEMA)
+    best: dict[str, tuple[float, str]] = {}  # each new article's (cosine, old_id), ties as SQL
+    for r in _fetch_each(path, "similar_articles", [
+            (tables[id(rows)], {"window_days": window_days, "floor": floor, "lo": lo, "hi": hi})
+            for rows, lo, hi in parts], SIMILAR_MEMORY_LIMIT):
+        best[r["new_id"]] = max(best.get(r["new_id"], (0.0, "")),
+                                (r["m"]["cosine"], r["m"]["old_id"]))
+    if not best:
+        return []
+    story = {r["article_id"]: r["story_id"] for r in _fetch_batch(
+        path, "story_of_articles", to_arrow([{"article_id": o} for _, o in best.values()],
+                                            ID_SCHEMA))}
+    return [{"new_id": n, "old_id": o, "story_id": story[o], "cosine": c}
+            for n, (c, o) in best.items()]
 
 
 def save_stories(path: Path, placements: Sequence[dict[str, Any]],
