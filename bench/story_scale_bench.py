@@ -62,6 +62,11 @@ def real_vectors() -> list[dict[str, float]]:
     return [vector(c, df, len(terms), s.top_terms) for c in terms]
 
 
+# Stored ids as the product makes them (tasks/dedup.py: 16 hex digits of a URL's SHA-256): the
+# query groups its pairs on them, and ids past 12 bytes are not stored inline, which costs.
+IDS = "(SELECT i, substr(sha256('u' || i), 1, 16) AS id FROM range({n}) AS r(i)) AS r"
+
+
 def fill(path: Path, stored: list[dict[str, float]], n: int) -> None:
     """n stored articles (copies of `stored`, in turn), their terms and document frequencies."""
     import duckdb
@@ -77,10 +82,10 @@ def fill(path: Path, stored: list[dict[str, float]], n: int) -> None:
     with duckdb.connect(str(path)) as con:
         con.register("proto", proto)
         con.execute(
-            f"INSERT INTO article_terms SELECT 'a' || r.i, p.term, p.weight, "
+            f"INSERT INTO article_terms SELECT r.id, p.term, p.weight, "
             f"TIMESTAMPTZ '{END.isoformat()}' - INTERVAL {WINDOW_DAYS} DAY "
             f"+ to_microseconds(CAST(r.i * {step_us} AS BIGINT)) "
-            f"FROM range({n}) AS r(i) JOIN proto AS p ON p.vid = r.i % {len(stored)} "
+            f"FROM {IDS.format(n=n)} JOIN proto AS p ON p.vid = r.i % {len(stored)} "
             f"ORDER BY r.i")
         con.execute("INSERT INTO term_df SELECT term, count(*) FROM article_terms GROUP BY term")
         con.execute(f"INSERT INTO term_df VALUES ('#docs', {n})")
@@ -89,8 +94,8 @@ def fill(path: Path, stored: list[dict[str, float]], n: int) -> None:
         con.execute(
             f"INSERT INTO articles (article_id, url, canonical_url, text, outlet, feed_url, "
             f"content_hash, extraction_method, first_seen_at, run_id, story_id) "
-            f"SELECT 'a' || i, 'u' || i, 'u' || i, '', 'o', 'f', 'h' || i, 'trafilatura', "
-            f"TIMESTAMPTZ '{END.isoformat()}', 'fill', 'a' || i FROM range({n}) AS r(i)")
+            f"SELECT id, 'u' || i, 'u' || i, '', 'o', 'f', 'h' || i, 'trafilatura', "
+            f"TIMESTAMPTZ '{END.isoformat()}', 'fill', id FROM {IDS.format(n=n)}")
 
 
 def query(path: Path, new: list[dict[str, float]]) -> dict[str, float]:

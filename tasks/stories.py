@@ -36,9 +36,11 @@ CANDIDATE_FLOOR = 0.05  # cosines below this cannot decide anything; the join dr
 COPY_CANDIDATES = 16
 # (new, stored) article pairs one similar-articles query may aggregate, at most. DuckDB's
 # aggregate over the pairs does not spill: 8 million ran out of SIMILAR_MEMORY_LIMIT (96 MB), as
-# a day_bench chunk of 200 did against 43,500 stored articles that all share some term with it.
-# A quarter of that leaves a wide margin; the join's cost is in its pairs, not in the queries.
-PAIRS_PER_QUERY = 2_000_000
+# a day_bench chunk of 200 did against 43,500 stored articles that all share some term with it,
+# and with the product's 16-character ids (longer than DuckDB keeps inline) 2 million now and
+# then ran out too (story_scale_bench at 1.5 million stored). 1 million never did there, and
+# cost no more: the join's cost is in its pairs, not in the number of queries.
+PAIRS_PER_QUERY = 1_000_000
 # A story window is read in stretches of these buckets, each stretch by one query, so the
 # window is read once a chunk instead of once a part (at 1.5 million stored articles a chunk of
 # 200 took 50 parts, each reading all 60 million term rows). 10 minutes at 500,000 articles a

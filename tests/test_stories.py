@@ -234,8 +234,8 @@ def test_a_poll_whose_pairs_pass_one_querys_memory_is_placed_in_parts(tmp_path: 
     assert load == [{"bucket": datetime(2025, 2, 9, 12, tzinfo=UTC),
                      "join_rows": 1000 * stored + 1000 * 3}]  # common, own terms
     parts = window_parts(batch, load, df, stored)
-    per_part = PAIRS_PER_QUERY // stored  # 166 articles, their 4 terms each
-    assert [len(p) for p, _, _ in parts] == [per_part * 4] * 6 + [(1000 - 6 * per_part) * 4]
+    per_part = PAIRS_PER_QUERY // stored  # 83 articles, their 4 terms each
+    assert [len(p) for p, _, _ in parts] == [per_part * 4] * 12 + [(1000 - 12 * per_part) * 4]
     assert parts == [(p, at, at + timedelta(minutes=10)) for p in query_parts(batch, df, stored)]
     got = db.similar_articles(path, parts, 3, 0.05)
     assert sorted((r["new_id"], r["old_id"], r["story_id"], r["cosine"]) for r in got) == [
