@@ -9,11 +9,12 @@ articles (NEWSWATCH_CORPUS/topics), spread evenly over the window's 3 days and a
 order as a run appends them, so every term's document frequency is the real articles' own,
 scaled to the window. (A real window's rarest terms are rarer than that: the scaled bound is a
 little high.) A chunk of 200 new articles, real vectors held out of the window, is then placed
-as a run places it: `db.window_load` counts the join rows per 10 minutes of the window,
-`window_parts` packs them into stretches under PAIRS_PER_QUERY, and `db.similar_articles` runs
-each part, in a fresh process against the filled file. Each size prints the parts, the
-join rows per new article (the sum of its terms' document frequencies), the query's wall and
-CPU time and its process's peak RSS, and what a day of chunks would cost at that scale.
+as a run places it (`similar_parts`: `db.window_load` counts the join rows per 10 minutes of
+the window, `window_parts` packs them into stretches under PAIRS_PER_QUERY) and
+`db.similar_articles` runs each part, in a fresh process against the filled file. Each size
+prints the parts, the join rows per new article (the sum of its terms' document
+frequencies), the queries' wall and CPU time and their process's peak RSS, and what a day of
+chunks would cost at that scale.
 
 `--probe` measures a cheaper candidate search on the same real articles, in memory: stored
 articles found through only a new article's K strongest terms (K of the 40 stored), how many
@@ -100,7 +101,7 @@ def fill(path: Path, stored: list[dict[str, float]], n: int) -> None:
 
 def query(path: Path, new: list[dict[str, float]]) -> dict[str, float]:
     """Place one chunk's articles' similar-articles query, as assign_stories runs it."""
-    from tasks.stories import CANDIDATE_FLOOR, WINDOW_BUCKET_MINUTES, window_parts
+    from tasks.stories import CANDIDATE_FLOOR, similar_parts
     from warehouse import db
 
     stored_df, docs = db.term_stats(path, sorted({t for v in new for t in v}))
@@ -109,8 +110,7 @@ def query(path: Path, new: list[dict[str, float]]) -> dict[str, float]:
     join_rows = sum(min(docs, sum(stored_df.get(t, 0) for t in v)) for v in new)
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    load = db.window_load(path, term_rows, WINDOW_DAYS, WINDOW_BUCKET_MINUTES)
-    parts = window_parts(term_rows, load, stored_df, docs)
+    parts = similar_parts(path, term_rows, stored_df, docs, WINDOW_DAYS)
     found = db.similar_articles(path, parts, WINDOW_DAYS, CANDIDATE_FLOOR)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)

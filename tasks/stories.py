@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -150,6 +151,21 @@ def window_parts(term_rows: list[dict[str, Any]], load: list[dict[str, Any]],
     return parts
 
 
+def similar_parts(path: Path, term_rows: list[dict[str, Any]], df: dict[str, int], docs: int,
+                  window_days: int) -> list[Part]:
+    """The similar-articles queries for a batch: one over the whole window when the batch's
+    pairs fit one query (a small window: counting them would cost another read of it), else
+    the window in stretches (window_parts)."""
+    if not term_rows:
+        return []
+    if len(query_parts(term_rows, df, docs)) == 1:
+        reach = timedelta(days=window_days)
+        anchors = [r["anchor"] for r in term_rows]
+        return [(term_rows, min(anchors) - reach, max(anchors) + reach + timedelta(seconds=1))]
+    load = db.window_load(path, term_rows, window_days, WINDOW_BUCKET_MINUTES)
+    return window_parts(term_rows, load, df, docs)
+
+
 @dataclass(frozen=True)
 class Placement:
     article_id: str
@@ -194,8 +210,7 @@ def assign_stories(cfg: Config, article_ids: list[str],
     term_rows = [{"article_id": aid, "term": t, "weight": w, "anchor": anchors[aid]}
                  for aid, v in vecs.items() for t, w in v.items()]
     similar: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    load = db.window_load(path, term_rows, s.window_days, WINDOW_BUCKET_MINUTES)
-    parts = window_parts(term_rows, load, stored_df, stored_docs)
+    parts = similar_parts(path, term_rows, stored_df, stored_docs, s.window_days)
     for c in db.similar_articles(path, parts, s.window_days, CANDIDATE_FLOOR):
         similar[c["new_id"]].append((c["old_id"], c["cosine"], c["story_id"]))
 

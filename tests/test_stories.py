@@ -317,7 +317,7 @@ def test_a_window_read_in_stretches_finds_what_one_read_finds(tmp_path: Path) ->
 
     import pyarrow as pa
 
-    from tasks.stories import WINDOW_BUCKET_MINUTES, window_parts
+    from tasks.stories import WINDOW_BUCKET_MINUTES, similar_parts, window_parts
     from warehouse import db
 
     rnd = random.Random(11)
@@ -356,6 +356,13 @@ def test_a_window_read_in_stretches_finds_what_one_read_finds(tmp_path: Path) ->
     assert all(a[2] == b[1] for a, b in pairwise(parts))
     apart = db.similar_articles(path, parts, 1, 0.05)
     assert sorted(apart, key=str) == sorted(one, key=str)
+    # As assign_stories plans it: in stretches when the chunk's pairs may pass one query's cap
+    # (here, stored document frequencies of a million), else one query over the window.
+    big = dict.fromkeys(vocab, 10**6)
+    assert similar_parts(path, batch, big, 10**9, 1) == [
+        (batch, load[0]["bucket"], load[-1]["bucket"] + timedelta(minutes=10))]
+    assert similar_parts(path, batch, {}, 3000, 1) == [
+        (batch, t0 + timedelta(days=1), t0 + timedelta(days=3, minutes=24 * 59, seconds=1))]
 
     expected = {}
     for n, (at, v) in new.items():

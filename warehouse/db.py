@@ -412,20 +412,25 @@ def _fetch_each(path: Path, name: str, runs: Sequence[tuple[pa.Table, dict[str, 
     runs = [(t, p) for t, p in runs if t.num_rows]
     if not runs:
         return []
-    out: list[dict[str, Any]] = []
     with connect(path) as con:
-        was = None
-        if memory_limit is not None:
-            was = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-            con.execute(f"SET memory_limit = '{memory_limit}'")
-        try:
-            for table, params in runs:
-                con.register("batch", table)
-                out += _fetch(con, name, params)
-                con.unregister("batch")
-        finally:
-            if was is not None:
-                con.execute(f"SET memory_limit = '{was}'")
+        return _fetch_each_on(con, name, runs, memory_limit)
+
+
+def _fetch_each_on(con: Any, name: str, runs: Sequence[tuple[pa.Table, dict[str, Any] | None]],
+                   memory_limit: str | None = None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    was = None
+    if memory_limit is not None:
+        was = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    try:
+        for table, params in runs:
+            con.register("batch", table)
+            out += _fetch(con, name, params)
+            con.unregister("batch")
+    finally:
+        if was is not None:
+            con.execute(f"SET memory_limit = '{was}'")
     return out
 
 
@@ -864,17 +869,19 @@ def similar_articles(path: Path, parts: Sequence[tuple[Sequence[dict[str, Any]],
     for rows, _, _ in parts:
         if id(rows) not in tables:
             tables[id(rows)] = to_arrow(rows, TERM_QUERY_SCHEMA)
-    best: dict[str, tuple[float, str]] = {}  # each new article's (cosine, old_id), ties as SQL
-    for r in _fetch_each(path, "similar_articles", [
-            (tables[id(rows)], {"window_days": window_days, "floor": floor, "lo": lo, "hi": hi})
-            for rows, lo, hi in parts], SIMILAR_MEMORY_LIMIT):
-        best[r["new_id"]] = max(best.get(r["new_id"], (0.0, "")),
-                                (r["m"]["cosine"], r["m"]["old_id"]))
-    if not best:
+    runs = [(tables[id(rows)], {"window_days": window_days, "floor": floor, "lo": lo, "hi": hi})
+            for rows, lo, hi in parts if rows]
+    if not runs:
         return []
-    story = {r["article_id"]: r["story_id"] for r in _fetch_batch(
-        path, "story_of_articles", to_arrow([{"article_id": o} for _, o in best.values()],
-                                            ID_SCHEMA))}
+    best: dict[str, tuple[float, str]] = {}  # each new article's (cosine, old_id), ties as SQL
+    with connect(path) as con:
+        for r in _fetch_each_on(con, "similar_articles", runs, SIMILAR_MEMORY_LIMIT):
+            best[r["new_id"]] = max(best.get(r["new_id"], (0.0, "")),
+                                    (r["m"]["cosine"], r["m"]["old_id"]))
+        if not best:
+            return []
+        story = {r["article_id"]: r["story_id"] for r in _fetch_each_on(con, "story_of_articles", [
+            (to_arrow([{"article_id": o} for _, o in best.values()], ID_SCHEMA), None)])}
     return [{"new_id": n, "old_id": o, "story_id": story[o], "cosine": c}
             for n, (c, o) in best.items()]
 
