@@ -882,8 +882,9 @@ def similar_articles(path: Path, parts: Sequence[tuple[Sequence[dict[str, Any]],
             return []
         story = {r["article_id"]: r["story_id"] for r in _fetch_each_on(con, "story_of_articles", [
             (to_arrow([{"article_id": o} for _, o in best.values()], ID_SCHEMA), None)])}
+    # A winner gone from articles is skipped, as the inner join in the query once skipped it.
     return [{"new_id": n, "old_id": o, "story_id": story[o], "cosine": c}
-            for n, (c, o) in best.items()]
+            for n, (c, o) in best.items() if o in story]
 
 
 def save_stories(path: Path, placements: Sequence[dict[str, Any]],

@@ -8,9 +8,9 @@
 -- (story_of_articles.sql): looked up in each stretch's query, the articles table's key index
 -- loaded piece by piece into the query's memory, 38 MiB of 96 after 66 stretches of a 1.5
 -- million-article window, and the next aggregate ran out. Only the best pair is returned, as
--- only the best is used. The query reads one stretch of the window, [$lo, $hi): rows are appended in
--- time order, so DuckDB's zone maps skip the row groups of article_terms outside it, and a
--- window read in stretches is read once (window_load.sql sizes the stretches).
+-- only the best is used. The query reads one stretch of the window, [$lo, $hi): rows are
+-- appended in time order, so DuckDB's zone maps skip the row groups of article_terms outside
+-- it, and a window read in stretches is read once (window_load.sql sizes the stretches).
 WITH pairs AS (
     SELECT b.article_id AS new_id, t.article_id AS old_id,
            round(sum(b.weight * t.weight), 12) AS cosine
