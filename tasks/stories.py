@@ -47,6 +47,13 @@ PAIRS_PER_QUERY = 1_000_000
 # 200 took 50 parts, each reading all 60 million term rows). 10 minutes at 500,000 articles a
 # day hold ~3,500 articles: with a chunk of 200 at most ~700,000 pairs, a third of one query.
 WINDOW_BUCKET_MINUTES = 10
+# Below this many whole-window reads a chunk is placed as before stretches existed: parts of a
+# few articles, each reading the whole window, 2 million pairs a part (whole days of day_bench
+# ran so, up to 60,000 stored and 6 parts, never out of memory). Stretches, tried there
+# instead, made its story stage 12-13 s a poll by poll 64 against 7.4 (not explained yet); at
+# 150,000 stored (15 such parts) stretches cost 3.8 CPU-seconds against 5.0.
+WHOLE_WINDOW_READS = 8
+WHOLE_WINDOW_PAIRS = 2_000_000
 
 
 def vector(counts: Counter[str], df: dict[str, int], docs: int, top: int) -> dict[str, float]:
@@ -129,21 +136,29 @@ Part = tuple[list[dict[str, Any]], datetime, datetime]
 def window_parts(term_rows: list[dict[str, Any]], load: list[dict[str, Any]],
                  df: dict[str, int], docs: int, cap: int = PAIRS_PER_QUERY) -> list[Part]:
     """The similar-articles queries for a batch: consecutive buckets of the window (`load`,
-    from db.window_load: each bucket's start and join rows) packed into stretches whose join
-    rows stay within `cap`, each read by one query over the whole batch. A stored article's
-    rows share one seen_at, so each pair is summed whole within one stretch. A bucket alone
-    past `cap` is read by parts of the batch, split as query_parts splits it."""
+    from db.window_load: each bucket's start, join rows and stored articles) packed into
+    stretches whose pairs stay within `cap`, each read by one query over the whole batch. A
+    stretch's pairs are at most its join rows, and at most its stored articles times the
+    batch's articles. A stored article's rows share one seen_at, so each pair is summed whole
+    within one stretch. A bucket alone past `cap` is read by parts of the batch, split as
+    query_parts splits it."""
+    batch = len({r["article_id"] for r in term_rows})
+
+    def pairs(rows: int, articles: int) -> int:
+        return min(rows, batch * articles)
+
     parts: list[Part] = []
     width = timedelta(minutes=WINDOW_BUCKET_MINUTES)
     i = 0
     while i < len(load):
-        j, rows = i + 1, load[i]["join_rows"]
-        while j < len(load) and rows + load[j]["join_rows"] <= cap:
-            rows += load[j]["join_rows"]
+        j, rows, articles = i + 1, load[i]["join_rows"], load[i]["articles"]
+        while j < len(load) and pairs(rows + load[j]["join_rows"],
+                                      articles + load[j]["articles"]) <= cap:
+            rows, articles = rows + load[j]["join_rows"], articles + load[j]["articles"]
             j += 1
         lo = load[i]["bucket"]
         hi = load[j]["bucket"] if j < len(load) else load[j - 1]["bucket"] + width
-        if rows > cap:
+        if pairs(rows, articles) > cap:
             parts += [(p, lo, hi) for p in query_parts(term_rows, df, docs, cap)]
         else:
             parts.append((term_rows, lo, hi))
@@ -153,15 +168,18 @@ def window_parts(term_rows: list[dict[str, Any]], load: list[dict[str, Any]],
 
 def similar_parts(path: Path, term_rows: list[dict[str, Any]], df: dict[str, int], docs: int,
                   window_days: int) -> list[Part]:
-    """The similar-articles queries for a batch: one over the whole window when the batch's
-    pairs fit one query (a small window: counting them would cost another read of it), else
-    the window in stretches (window_parts)."""
+    """The similar-articles queries for a batch. While the window is small enough that parts of
+    the batch reading the whole window each take at most WHOLE_WINDOW_READS queries, those (as
+    the scaled day has always run them); past that, the whole batch reading the window in
+    stretches (window_parts), which reads it once."""
     if not term_rows:
         return []
-    if len(query_parts(term_rows, df, docs)) == 1:
+    whole = query_parts(term_rows, df, docs, WHOLE_WINDOW_PAIRS)
+    if len(whole) <= WHOLE_WINDOW_READS:
         reach = timedelta(days=window_days)
         anchors = [r["anchor"] for r in term_rows]
-        return [(term_rows, min(anchors) - reach, max(anchors) + reach + timedelta(seconds=1))]
+        lo, hi = min(anchors) - reach, max(anchors) + reach + timedelta(seconds=1)
+        return [(p, lo, hi) for p in whole]
     load = db.window_load(path, term_rows, window_days, WINDOW_BUCKET_MINUTES)
     return window_parts(term_rows, load, df, docs)
 

@@ -232,7 +232,8 @@ def test_a_poll_whose_pairs_pass_one_querys_memory_is_placed_in_parts(tmp_path: 
     # split as query_parts splits it, each part reading that bucket.
     load = db.window_load(path, batch, 3, WINDOW_BUCKET_MINUTES)
     assert load == [{"bucket": datetime(2025, 2, 9, 12, tzinfo=UTC),
-                     "join_rows": 1000 * stored + 1000 * 3}]  # common, own terms
+                     "join_rows": 1000 * stored + 1000 * 3,  # common, own terms
+                     "articles": stored}]
     parts = window_parts(batch, load, df, stored)
     per_part = PAIRS_PER_QUERY // stored  # 83 articles, their 4 terms each
     assert [len(p) for p, _, _ in parts] == [per_part * 4] * 12 + [(1000 - 12 * per_part) * 4]
@@ -282,26 +283,30 @@ def test_copy_candidates_are_the_stored_articles_sharing_the_most_bands(tmp_path
 
 
 def test_window_parts_pack_buckets_into_stretches_under_the_cap() -> None:
-    """Consecutive buckets join one stretch while their join rows fit the cap; a stretch ends
-    where the next begins (empty buckets between them included) and the last one bucket after
-    its last start; a bucket alone past the cap is read by parts of the poll (query_parts)."""
+    """Consecutive buckets join one stretch while its pairs fit the cap: at most its join rows,
+    and at most its stored articles times the batch's. A stretch ends where the next begins
+    (empty buckets between them included) and the last one bucket after its last start; a
+    bucket alone past the cap is read by parts of the batch (query_parts)."""
     from datetime import UTC, datetime, timedelta
 
     from tasks.stories import window_parts
 
     t0 = datetime(2025, 2, 9, tzinfo=UTC)
-    at = [t0 + timedelta(minutes=10 * k) for k in range(8)]
+    at = [t0 + timedelta(minutes=10 * k) for k in range(9)]
     rows = [{"article_id": a, "term": t} for a, ts in [("a", ["x"]), ("b", ["y"])] for t in ts]
-    load = [{"bucket": at[0], "join_rows": 4}, {"bucket": at[1], "join_rows": 5},
-            {"bucket": at[2], "join_rows": 2}, {"bucket": at[5], "join_rows": 12},
-            {"bucket": at[6], "join_rows": 10}]
+
+    def bucket(k: int, join_rows: int, articles: int) -> dict:
+        return {"bucket": at[k], "join_rows": join_rows, "articles": articles}
+
+    load = [bucket(0, 4, 5), bucket(1, 5, 5), bucket(2, 2, 1), bucket(5, 12, 2),
+            bucket(6, 30, 6), bucket(7, 10, 9)]
     parts = window_parts(rows, load, {"x": 8, "y": 9}, docs=20, cap=10)
     assert parts == [
-        (rows, at[0], at[2]),  # 4 + 5; 2 more would pass 10
-        (rows, at[2], at[5]),  # 2, then 12 alone passes it
-        ([rows[0]], at[5], at[6]),  # 12 > 10: a's 8 and b's 9 pairs at most, apart
-        ([rows[1]], at[5], at[6]),
-        (rows, at[6], at[7]),  # 10: the cap is inclusive
+        (rows, at[0], at[2]),  # 4 + 5 join rows; 2 more would pass 10
+        (rows, at[2], at[6]),  # 14 join rows, but 3 stored articles: 2 x 3 pairs at most
+        ([rows[0]], at[6], at[7]),  # min(30, 2 x 6) > 10: a's 8 and b's 9 pairs at most, apart
+        ([rows[1]], at[6], at[7]),
+        (rows, at[7], at[8]),  # 10: the cap is inclusive
     ]
     assert window_parts(rows, [], {}, 0) == []
 
