@@ -100,11 +100,8 @@ def fill(path: Path, stored: list[dict[str, float]], n: int) -> None:
 
 
 def query(path: Path, new: list[dict[str, float]]) -> dict[str, float]:
-    """Place one chunk's articles' similar-articles query, as assign_stories runs it; where it
-    scores only the best candidates of each article's strongest terms, also every pair, as
-    before, to count the best matches it kept."""
-    from newswatch.config import StoriesConfig
-    from tasks.stories import CANDIDATE_FLOOR, WINDOW_BUCKET_MINUTES, similar_parts, window_parts
+    """Place one chunk's articles' similar-articles query, as assign_stories runs it."""
+    from tasks.stories import CANDIDATE_FLOOR, similar_parts
     from warehouse import db
 
     stored_df, docs = db.term_stats(path, sorted({t for v in new for t in v}))
@@ -113,29 +110,14 @@ def query(path: Path, new: list[dict[str, float]]) -> dict[str, float]:
     join_rows = sum(min(docs, sum(stored_df.get(t, 0) for t in v)) for v in new)
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    parts, candidates = similar_parts(path, term_rows, stored_df, docs, WINDOW_DAYS)
-    found = db.similar_articles(path, parts, WINDOW_DAYS, CANDIDATE_FLOOR, candidates)
+    parts = similar_parts(path, term_rows, stored_df, docs, WINDOW_DAYS)
+    found = db.similar_articles(path, parts, WINDOW_DAYS, CANDIDATE_FLOOR)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
-    got = {"parts": len(parts), "candidates": candidates, "join_rows": join_rows / len(new),
-           "found": len(found), "wall": wall,
-           "cpu": (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime),
-           "peak_mib": after.ru_maxrss / 1024, "kept": "", "differ": "", "cpu_every": ""}
-    if candidates:
-        load = db.window_load(path, term_rows, WINDOW_DAYS, WINDOW_BUCKET_MINUTES)
-        every = db.similar_articles(path, window_parts(term_rows, load, stored_df, docs),
-                                    WINDOW_DAYS, CANDIDATE_FLOOR)
-        done = resource.getrusage(resource.RUSAGE_SELF)
-        got["cpu_every"] = (f"{done.ru_utime + done.ru_stime - after.ru_utime - after.ru_stime:.1f}"
-                            f" s")
-        threshold = StoriesConfig().similarity
-        best = {r["new_id"]: r["cosine"] for r in every}
-        mine = {r["new_id"]: r["cosine"] for r in found}
-        matched = [n for n, c in best.items() if c >= threshold]
-        got["kept"] = f"{sum(abs(mine.get(n, 0) - best[n]) < 1e-9 for n in matched)}/{len(matched)}"
-        got["differ"] = str(sum((best.get(n, 0) >= threshold) != (mine.get(n, 0) >= threshold)
-                                for n in best.keys() | mine.keys()))
-    return got
+    return {"parts": len(parts), "join_rows": join_rows / len(new), "found": len(found),
+            "wall": wall, "cpu": (after.ru_utime + after.ru_stime
+                                  - before.ru_utime - before.ru_stime),
+            "peak_mib": after.ru_maxrss / 1024}
 
 
 def probe(vectors: list[dict[str, float]], threshold: float) -> None:
@@ -200,8 +182,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; a chunk of {CHUNK} new articles against n stored in the "
           f"{WINDOW_DAYS}-day window; {len(stored)} real vectors, copied")
     print(f"{'stored':>10} {'parts':>6} {'join rows/article':>18} {'matched':>8} {'wall s':>7} "
-          f"{'CPU s':>7} {'peak MiB':>9} {'CPU h/day at this n':>20} {'best kept':>10} "
-          f"{'decided apart':>13} {'every pair: CPU':>15}")
+          f"{'CPU s':>7} {'peak MiB':>9} {'CPU h/day at this n':>20}")
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "w.duckdb"
@@ -211,19 +192,12 @@ def main() -> None:
                                             capture_output=True, text=True).stdout)
         # A day at the window's rate: n / WINDOW_DAYS articles, in chunks of CHUNK.
         day_h = got["cpu"] * n / WINDOW_DAYS / CHUNK / 3600
-        parts = f"{got['parts']}{'*' if got['candidates'] else ''}"
-        print(f"{n:>10,} {parts:>6} {got['join_rows']:>18,.0f} {got['found']:>8} "
+        print(f"{n:>10,} {got['parts']:>6} {got['join_rows']:>18,.0f} {got['found']:>8} "
               f"{got['wall']:>7.1f} "
-              f"{got['cpu']:>7.1f} {got['peak_mib']:>9.0f} {day_h:>20.1f} {got['kept']:>10} "
-              f"{got['differ']:>13} {got['cpu_every']:>15}", flush=True)
+              f"{got['cpu']:>7.1f} {got['peak_mib']:>9.0f} {day_h:>20.1f}", flush=True)
     print("matched: new articles with a stored article at cosine >= the query's floor; "
           "CPU h/day: the query's CPU for one chunk times the chunks of a day that keeps the "
-          f"window this full (n / {WINDOW_DAYS} articles a day); a 2-core machine has 48. "
-          "Where only the best candidates of each article's strongest terms are scored (parts "
-          "marked *): best kept, the new articles whose best match at the story threshold "
-          "the query still finds, against every pair scored; decided apart, the new articles "
-          "it places differently (a story joined or not); every pair: CPU, the same chunk with "
-          "every pair scored, as before, in the same process just after.")
+          f"window this full (n / {WINDOW_DAYS} articles a day); a 2-core machine has 48.")
 
 
 if __name__ == "__main__":

@@ -54,14 +54,6 @@ WINDOW_BUCKET_MINUTES = 10
 # 150,000 stored (15 such parts) stretches cost 3.8 CPU-seconds against 5.0.
 WHOLE_WINDOW_READS = 8
 WHOLE_WINDOW_PAIRS = 2_000_000
-# Past WHOLE_WINDOW_READS a window holds hundreds of thousands of articles (3 days at 500,000 a
-# day: 1.5 million), and summing every pair that shares a term cost ~26 CPU-hours a day. There a
-# new article's candidates are the stored articles sharing one of its PROBE_TERMS strongest
-# terms (on the corpus's 3,595 real articles, 10 of 40 reach every best match for a quarter of
-# the join rows: story_scale_bench.py --probe), and in each stretch its PROBE_CANDIDATES best
-# by that partial cosine are scored in full.
-PROBE_TERMS = 10
-PROBE_CANDIDATES = 50
 
 
 def vector(counts: Counter[str], df: dict[str, int], docs: int, top: int) -> dict[str, float]:
@@ -120,15 +112,14 @@ def _batch_cosines(vectors: list[dict[str, float]],
 def query_parts(term_rows: list[dict[str, Any]], df: dict[str, int], docs: int,
                 cap: int = PAIRS_PER_QUERY) -> list[list[dict[str, Any]]]:
     """The batch's term rows (each article's together) split into parts whose pairs cannot pass
-    `cap`: an article pairs with at most the stored articles holding one of its terms (of its
-    probe terms, where rows mark them), which are at most the sum of those terms' stored
-    document frequencies `df`, and at most `docs`."""
+    `cap`: an article pairs with at most the stored articles holding one of its terms, which
+    are at most the sum of its terms' stored document frequencies `df`, and at most `docs`."""
     parts: list[list[dict[str, Any]]] = []
     part: list[dict[str, Any]] = []
     load = 0
     for _, group in groupby(term_rows, key=itemgetter("article_id")):
         rows = list(group)
-        bound = min(docs, sum(df.get(r["term"], 0) for r in rows if r.get("probe", True)))
+        bound = min(docs, sum(df.get(r["term"], 0) for r in rows))
         if part and load + bound > cap:
             parts.append(part)
             part, load = [], 0
@@ -175,36 +166,22 @@ def window_parts(term_rows: list[dict[str, Any]], load: list[dict[str, Any]],
     return parts
 
 
-def with_probes(term_rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
-    """The term rows, each article's `k` strongest marked `probe` (ties: the smaller term)."""
-    out: list[dict[str, Any]] = []
-    for _, group in groupby(term_rows, key=itemgetter("article_id")):
-        rows = list(group)
-        strong = {r["term"] for r in sorted(rows, key=lambda r: (-r["weight"], r["term"]))[:k]}
-        out += [r | {"probe": r["term"] in strong} for r in rows]
-    return out
-
-
 def similar_parts(path: Path, term_rows: list[dict[str, Any]], df: dict[str, int], docs: int,
-                  window_days: int) -> tuple[list[Part], int]:
-    """The similar-articles queries for a batch, and how many candidates each query scores in
-    full per new article (0: all). While the window is small enough that parts of the batch
-    reading the whole window each take at most WHOLE_WINDOW_READS queries, those, every pair
-    scored (as the scaled day has always run them); past that, the whole batch reading the
-    window in stretches (window_parts), which reads it once, each new article's candidates
-    found through its PROBE_TERMS strongest terms and the best PROBE_CANDIDATES scored."""
+                  window_days: int) -> list[Part]:
+    """The similar-articles queries for a batch. While the window is small enough that parts of
+    the batch reading the whole window each take at most WHOLE_WINDOW_READS queries, those (as
+    the scaled day has always run them); past that, the whole batch reading the window in
+    stretches (window_parts), which reads it once."""
     if not term_rows:
-        return [], 0
+        return []
     whole = query_parts(term_rows, df, docs, WHOLE_WINDOW_PAIRS)
     if len(whole) <= WHOLE_WINDOW_READS:
         reach = timedelta(days=window_days)
         anchors = [r["anchor"] for r in term_rows]
         lo, hi = min(anchors) - reach, max(anchors) + reach + timedelta(seconds=1)
-        return [(p, lo, hi) for p in whole], 0
-    rows = with_probes(term_rows, PROBE_TERMS)
-    load = db.window_load(path, [r for r in rows if r["probe"]], window_days,
-                          WINDOW_BUCKET_MINUTES)
-    return window_parts(rows, load, df, docs), PROBE_CANDIDATES
+        return [(p, lo, hi) for p in whole]
+    load = db.window_load(path, term_rows, window_days, WINDOW_BUCKET_MINUTES)
+    return window_parts(term_rows, load, df, docs)
 
 
 @dataclass(frozen=True)
@@ -251,8 +228,8 @@ def assign_stories(cfg: Config, article_ids: list[str],
     term_rows = [{"article_id": aid, "term": t, "weight": w, "anchor": anchors[aid]}
                  for aid, v in vecs.items() for t, w in v.items()]
     similar: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    parts, candidates = similar_parts(path, term_rows, stored_df, stored_docs, s.window_days)
-    for c in db.similar_articles(path, parts, s.window_days, CANDIDATE_FLOOR, candidates):
+    parts = similar_parts(path, term_rows, stored_df, stored_docs, s.window_days)
+    for c in db.similar_articles(path, parts, s.window_days, CANDIDATE_FLOOR):
         similar[c["new_id"]].append((c["old_id"], c["cosine"], c["story_id"]))
 
     # Within the batch, oldest first. LSH candidates through an index of buckets; cosines of

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -245,55 +244,6 @@ def test_a_poll_whose_pairs_pass_one_querys_memory_is_placed_in_parts(tmp_path: 
         for j in range(1000)]
 
 
-def test_a_big_window_scores_the_best_candidates_of_each_articles_strongest_terms(
-        tmp_path: Path) -> None:
-    """Past WHOLE_WINDOW_READS, a new article's candidates are the stored articles sharing one
-    of its probe terms, and the best of them by those terms' partial cosine are scored in full,
-    in each stretch. With every term a probe and every stored article a candidate, that is the
-    exact query; with the product's 10 probe terms and 50 candidates, each of the 60 articles
-    still finds its exact best here; with 4 and 5, only 43 do."""
-    from datetime import timedelta
-
-    from tasks.stories import (
-        PROBE_CANDIDATES,
-        PROBE_TERMS,
-        WINDOW_BUCKET_MINUTES,
-        window_parts,
-        with_probes,
-    )
-    from warehouse import db
-
-    path, t0, _, _, _, batch = _three_days(tmp_path)
-    whole = t0, t0 + timedelta(days=4)
-    one = db.similar_articles(path, [(batch, *whole)], 1, 0.05)
-    every = with_probes(batch, 12)
-    assert all(r["probe"] for r in every)
-    assert sorted(db.similar_articles(path, [(every, *whole)], 1, 0.05, 3000), key=str) == \
-        sorted(one, key=str)
-
-    def found(probes: int, candidates: int) -> tuple[int, int]:
-        rows = with_probes(batch, probes)
-        load = db.window_load(path, [r for r in rows if r["probe"]], 1, WINDOW_BUCKET_MINUTES)
-        parts = window_parts(rows, load, {}, 0, cap=5_000)
-        got = db.similar_articles(path, parts, 1, 0.05, candidates)
-        best = {r["new_id"]: r["old_id"] for r in got}
-        return len(parts), sum(best.get(r["new_id"]) == r["old_id"] for r in one)
-
-    assert found(PROBE_TERMS, PROBE_CANDIDATES) == (9, 60)
-    assert found(4, 5) == (4, 43)
-
-
-def test_probes_are_each_articles_strongest_terms() -> None:
-    from tasks.stories import with_probes
-
-    rows = [{"article_id": a, "term": t, "weight": w}
-            for a, tw in [("a", [("x", 0.1), ("y", 0.5), ("z", 0.5)]), ("b", [("x", 0.9)])]
-            for t, w in tw]
-    assert [(r["article_id"], r["term"], r["probe"]) for r in with_probes(rows, 2)] == [
-        ("a", "x", False), ("a", "y", True), ("a", "z", True), ("b", "x", True)]
-    assert [r["probe"] for r in with_probes(rows, 1)] == [False, True, False, True]  # y < z
-
-
 def test_copy_candidates_are_the_stored_articles_sharing_the_most_bands(tmp_path: Path) -> None:
     """Two new articles against 40 stored ones sharing 1 to 17 of their bands (a story's stored
     copies): for each, only the COPY_CANDIDATES (16) that share the most come back, ties to the
@@ -361,15 +311,18 @@ def test_window_parts_pack_buckets_into_stretches_under_the_cap() -> None:
     assert window_parts(rows, [], {}, 0) == []
 
 
-def _three_days(tmp_path: Path) -> tuple[Path, datetime, list[str], dict, dict, list[dict]]:
-    """3,000 stored articles over three days on a 300-term vocabulary (12 terms each), and 60
-    new ones dated across the last day: the warehouse, its start, the vocabulary, the stored
-    and new articles ({id: (seen_at, vector)}) and the new ones' term rows."""
+def test_a_window_read_in_stretches_finds_what_one_read_finds(tmp_path: Path) -> None:
+    """3,000 stored articles over three days on a 300-term vocabulary, 60 new ones dated across
+    the last day: read in stretches of a small cap (many queries, each reading only its stretch
+    of the window) each new article finds the very match one read of the whole window finds,
+    which is the best by cosine (then greater id) computed here in Python."""
     import random
     from datetime import UTC, datetime, timedelta
+    from itertools import pairwise
 
     import pyarrow as pa
 
+    from tasks.stories import WINDOW_BUCKET_MINUTES, similar_parts, window_parts
     from warehouse import db
 
     rnd = random.Random(11)
@@ -398,27 +351,6 @@ def _three_days(tmp_path: Path) -> tuple[Path, datetime, list[str], dict, dict, 
     new = {f"new{j:03d}": (t0 + timedelta(days=2, minutes=24 * j), unit()) for j in range(60)}
     batch = [{"article_id": n, "term": t, "weight": w, "anchor": at}
              for n, (at, v) in new.items() for t, w in v.items()]
-    return path, t0, vocab, stored, new, batch
-
-
-def test_a_window_read_in_stretches_finds_what_one_read_finds(tmp_path: Path) -> None:
-    """Read in stretches of a small cap (many queries, each reading only its stretch of the
-    window), each new article finds the very match one read of the whole window finds, which
-    is the best by cosine (then greater id) computed here in Python."""
-    from datetime import timedelta
-    from itertools import pairwise
-
-    from tasks.stories import (
-        PROBE_CANDIDATES,
-        PROBE_TERMS,
-        WINDOW_BUCKET_MINUTES,
-        similar_parts,
-        window_parts,
-        with_probes,
-    )
-    from warehouse import db
-
-    path, t0, vocab, stored, new, batch = _three_days(tmp_path)
     window = timedelta(days=1)  # window_days below
 
     one = db.similar_articles(path, [(batch, t0, t0 + timedelta(days=4))], 1, 0.05)
@@ -429,19 +361,13 @@ def test_a_window_read_in_stretches_finds_what_one_read_finds(tmp_path: Path) ->
     assert all(a[2] == b[1] for a, b in pairwise(parts))
     apart = db.similar_articles(path, parts, 1, 0.05)
     assert sorted(apart, key=str) == sorted(one, key=str)
-    # As assign_stories plans it: when parts of the chunk reading the whole window would take
-    # more than WHOLE_WINDOW_READS queries (here, stored document frequencies of a million), in
-    # stretches, through each article's strongest terms; else every pair in one query.
+    # As assign_stories plans it: in stretches when the chunk's pairs may pass one query's cap
+    # (here, stored document frequencies of a million), else one query over the window.
     big = dict.fromkeys(vocab, 10**6)
-    probed = with_probes(batch, PROBE_TERMS)
-    strong = db.window_load(path, [r for r in probed if r["probe"]], 1, WINDOW_BUCKET_MINUTES)
-    assert sum(r["join_rows"] for r in strong) == 40_836
-    assert similar_parts(path, batch, big, 10**9, 1) == (
-        [(probed, strong[0]["bucket"], strong[-1]["bucket"] + timedelta(minutes=10))],
-        PROBE_CANDIDATES)
-    assert similar_parts(path, batch, {}, 3000, 1) == (
-        [(batch, t0 + timedelta(days=1), t0 + timedelta(days=3, minutes=24 * 59, seconds=1))],
-        0)
+    assert similar_parts(path, batch, big, 10**9, 1) == [
+        (batch, load[0]["bucket"], load[-1]["bucket"] + timedelta(minutes=10))]
+    assert similar_parts(path, batch, {}, 3000, 1) == [
+        (batch, t0 + timedelta(days=1), t0 + timedelta(days=3, minutes=24 * 59, seconds=1))]
 
     expected = {}
     for n, (at, v) in new.items():

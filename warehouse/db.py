@@ -815,7 +815,6 @@ def _pg_job_lock(lake: Lake, wait_s: float, scope: str) -> Iterator[None]:
 BUCKET_SCHEMA = pa.schema([("band", pa.int16()), ("bucket", pa.int64()), ("article_id", S)])
 TERM_QUERY_SCHEMA = pa.schema([("article_id", S), ("term", S), ("weight", pa.float64()),
                                ("anchor", TS)])
-PROBE_QUERY_SCHEMA = TERM_QUERY_SCHEMA.append(pa.field("probe", pa.bool_()))
 TERM_SCHEMA = pa.schema([("article_id", S), ("term", S), ("weight", pa.float64()),
                          ("seen_at", TS)])
 DF_SCHEMA = pa.schema([("term", S), ("df", pa.int32())])
@@ -862,28 +861,21 @@ def window_load(path: Path, term_rows: Sequence[dict[str, Any]], window_days: in
 
 def similar_articles(path: Path, parts: Sequence[tuple[Sequence[dict[str, Any]], datetime,
                                                        datetime]],
-                     window_days: int, floor: float, candidates: int = 0) -> list[dict[str, Any]]:
+                     window_days: int, floor: float) -> list[dict[str, Any]]:
     """Each new article's most similar stored article within the window (cosine >= floor), and
     its story. A part is term rows (each article's together) and the stretch [lo, hi) of
-    stored seen_at it reads, queried on its own; an article's best is the best of its parts.
-    `candidates` > 0: in each part only the stored articles sharing one of a new article's
-    probe terms (its rows' `probe`) are candidates, and that many of them, the best by the
-    probe terms' partial cosine, are scored in full (similar_articles_probed.sql)."""
-    name, schema, extra = (("similar_articles_probed", PROBE_QUERY_SCHEMA,
-                            {"candidates": candidates}) if candidates
-                           else ("similar_articles", TERM_QUERY_SCHEMA, {}))
+    stored seen_at it reads, queried on its own; an article's best is the best of its parts."""
     tables: dict[int, pa.Table] = {}  # a chunk read in stretches is converted once
     for rows, _, _ in parts:
         if id(rows) not in tables:
-            tables[id(rows)] = to_arrow(rows, schema)
-    runs = [(tables[id(rows)], {"window_days": window_days, "floor": floor, "lo": lo, "hi": hi,
-                                **extra})
+            tables[id(rows)] = to_arrow(rows, TERM_QUERY_SCHEMA)
+    runs = [(tables[id(rows)], {"window_days": window_days, "floor": floor, "lo": lo, "hi": hi})
             for rows, lo, hi in parts if rows]
     if not runs:
         return []
     best: dict[str, tuple[float, str]] = {}  # each new article's (cosine, old_id), ties as SQL
     with connect(path) as con:
-        for r in _fetch_each_on(con, name, runs, SIMILAR_MEMORY_LIMIT):
+        for r in _fetch_each_on(con, "similar_articles", runs, SIMILAR_MEMORY_LIMIT):
             best[r["new_id"]] = max(best.get(r["new_id"], (0.0, "")),
                                     (r["m"]["cosine"], r["m"]["old_id"]))
         if not best:
